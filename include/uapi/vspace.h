@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vspace: names and limits shared by the kernel module and its userspace
+ * tools, so both sides agree on what the sysfs files accept.
+ */
+#ifndef _UAPI_VSPACE_H
+#define _UAPI_VSPACE_H
+
+#define VSPACE_SYSFS_DIR	"/sys/kernel/vspace"
+
+/* Policy period, in milliseconds. */
+#define VSPACE_INTERVAL_MS_MIN		10
+#define VSPACE_INTERVAL_MS_MAX		10000
+#define VSPACE_INTERVAL_MS_DEFAULT	100
+
+enum vspace_mode {
+	VSPACE_MODE_PERFORMANCE,
+	VSPACE_MODE_ENERGY,
+	VSPACE_MODE_RESOURCE,
+	NR_VSPACE_MODES
+};
+
+/* Indexed by enum vspace_mode; the spelling used in the sysfs "mode" file. */
+#define VSPACE_MODE_NAMES { "performance", "energy", "resource" }
+
+#endif /* _UAPI_VSPACE_H */

@@ -1,0 +1,12 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# dmesg-check.sh FILE: fail, and show the lines, if a kernel log holds a
+# warning, bug, oops, lockdep, KASAN/UBSAN or hung-task report.
+set -u
+pat='WARNING:|BUG:|Oops|general protection fault|kernel BUG|Call Trace|lockdep|possible recursive locking|circular locking dependency|KASAN|UBSAN|INFO: task .* blocked|rcu_.*stall|refcount_t:|list_(add|del) corruption'
+if grep -E "$pat" "${1:?usage: dmesg-check.sh FILE}"; then
+	echo "dmesg-check: kernel reported a problem in $1" >&2
+	exit 1
+fi
+exit 0

@@ -1,0 +1,279 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The vspace test lab: boots real Debian kernels under QEMU (TCG) and runs
+# vspace inside them.
+#
+#   lab.sh check          build, boot every lab kernel, run the selftests
+#   lab.sh demo           boot the newest kernel and run the demo script
+#   lab.sh run SCRIPT...  boot every lab kernel and run SCRIPT (path relative
+#                         to the top of the tree) in each
+#
+# The guest sees the host's / read-only over 9p with a tmpfs overlay, so it
+# runs the host's tools and this build tree; a second, writable 9p share
+# brings results back. Everything downloaded lives in $LAB_CACHE.
+#
+# Environment:
+#   LAB_KERNELS   which kernels: any of "6.1 6.12 6.12-rt" (default "6.1 6.12")
+#   LAB_RT=1      adds 6.12-rt to the default list
+#   LAB_SMP       guest vCPUs (default 2)
+#   LAB_MEM       guest memory in MiB (default 2048)
+#   LAB_TIMEOUT   seconds one guest may run (default 1200)
+#   LAB_CACHE     cache folder (default <top>/.cache)
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB=$TOP/selftests/lab
+CACHE=${LAB_CACHE:-$TOP/.cache}
+SMP=${LAB_SMP:-2}
+MEM=${LAB_MEM:-2048}
+TIMEOUT=${LAB_TIMEOUT:-1200}
+KERNELS=${LAB_KERNELS:-"6.1 6.12${LAB_RT:+ 6.12-rt}"}
+
+# Modules the initramfs needs to reach the 9p root; their dependencies are
+# taken from modules.dep, and built-in ones are skipped.
+BOOT_MODULES="virtio_pci 9pnet_virtio 9p overlay"
+
+HOST_PKGS="make gcc libc6-dev bc flex bison libelf-dev qemu-system-x86
+	   busybox-static kmod cpio xz-utils linux-source-6.12 perl"
+
+log() { printf '[lab] %s\n' "$*" >&2; }
+die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root: the lab installs packages"
+
+apt_updated=
+apt_update() {
+	[ -n "$apt_updated" ] && return
+	log "apt-get update"
+	apt-get update -qq >/dev/null
+	apt_updated=1
+}
+
+# Install the named packages that are not installed yet.
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return
+	apt_update
+	log "apt-get install ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Map a lab kernel name (6.1, 6.12, 6.12-rt) to the newest Debian kernel
+# release that has both an image and headers, e.g. 6.12.117+deb12-amd64.
+resolve_kver() {
+	local want=$1 pat names kver
+	case $want in
+	6.1)
+		[ -n "$(apt-cache show linux-image-amd64 2>/dev/null)" ] ||
+			apt_update
+		kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		       sed -n 's/^ *Depends: linux-image-\(6\.1\..*-amd64\)$/\1/p' |
+		       head -n1)
+		;;
+	6.12 | 6.12-rt)
+		pat='^linux-image-6\.12\.[0-9]+\+deb12-amd64$'
+		[ "$want" = 6.12-rt ] && pat='^linux-image-6\.12\.[0-9]+\+deb12-rt-amd64$'
+		names=$(apt-cache pkgnames linux-image-6.12. 2>/dev/null || true)
+		if [ -z "$names" ]; then
+			apt_update
+			names=$(apt-cache pkgnames linux-image-6.12.)
+		fi
+		for kver in $(grep -E "$pat" <<<"$names" |
+			      sed 's/^linux-image-//' | sort -rV); do
+			apt-cache show "linux-headers-$kver" >/dev/null 2>&1 &&
+				break
+			kver=
+		done
+		;;
+	*)
+		die "unknown lab kernel '$want' (use 6.1, 6.12 or 6.12-rt)"
+		;;
+	esac
+	[ -n "$kver" ] || die "no Debian kernel found for $want"
+	echo "$kver"
+}
+
+# Unpack the kernel image package into the cache and index its modules.
+fetch_kernel() {
+	local kver=$1 dir=$CACHE/kernels/$1 tmp
+	need_pkgs "linux-headers-$kver"
+	[ -f "$dir/boot/vmlinuz-$kver" ] && [ -f "$dir/lib/modules/$kver/modules.dep" ] &&
+		return
+	log "fetching linux-image-$kver"
+	tmp=$(mktemp -d)
+	# _apt cannot write into a root-only mktemp dir; let it.
+	chmod 755 "$tmp"
+	(cd "$tmp" && apt-get download -qq "linux-image-$kver" >/dev/null 2>&1) ||
+		die "apt-get download linux-image-$kver failed"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg-deb -x "$tmp"/linux-image-*.deb "$dir"
+	rm -rf "$tmp"
+	depmod -b "$dir" "$kver"
+}
+
+# linux-source-6.12 provides kselftest_harness.h and checkpatch.pl; only
+# those files are unpacked, once.
+fetch_ksrc() {
+	"$LAB/ksrc.sh" "$CACHE" >/dev/null
+}
+
+build_for() {
+	local kver=$1 out=$CACHE/build/$1
+	log "building vspace for $kver"
+	rm -rf "$out"
+	mkdir -p "$out"
+	cp -a "$TOP/Kbuild" "$TOP/module" "$TOP/include" "$out/"
+	make -s -C "/usr/src/linux-headers-$kver" M="$out" modules \
+		>"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; die "build for $kver failed"; }
+	# The headers may lack vmlinux; that notice is not a problem.
+	grep -v 'Skipping BTF generation' "$out/build.log" >&2 || true
+}
+
+# A busybox initramfs with the modules needed to mount the 9p root.
+make_initramfs() {
+	local kver=$1 kdir=$CACHE/kernels/$1 root img=$CACHE/build/$1/initramfs.cpio.gz
+	local mdir=$kdir/lib/modules/$1 m dep order=()
+
+	root=$(mktemp -d)
+	mkdir -p "$root"/{bin,dev,proc,sys,mnt,modules}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$LAB/init" "$root/init"
+	chmod 755 "$root/init"
+
+	# Dependencies first, each module once.
+	add_mod() {
+		local name=$1 line path d
+		line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.xz)?:" "$mdir/modules.dep" || true)
+		[ -n "$line" ] || return 0	# built in
+		path=${line%%:*}
+		for d in ${line#*:}; do
+			add_mod "$(basename "${d%.xz}" .ko)"
+		done
+		for d in "${order[@]}"; do [ "$d" = "$path" ] && return 0; done
+		order+=("$path")
+	}
+	for m in $BOOT_MODULES; do
+		add_mod "$m"
+	done
+	for m in "${order[@]}"; do
+		dep=$(basename "${m%.xz}")
+		case $m in
+		*.xz) xz -dc "$mdir/$m" >"$root/modules/$dep" ;;
+		*) cp "$mdir/$m" "$root/modules/$dep" ;;
+		esac
+		echo "$dep" >>"$root/modules/order"
+	done
+
+	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$img"
+	rm -rf "$root"
+}
+
+# boot KVER SCRIPT OUTDIR: run SCRIPT inside the guest; its output goes to
+# the console (and OUTDIR/console.log), files it writes to $LAB_OUT land
+# in OUTDIR.
+boot() {
+	local kver=$1 script=$2 out=$3 rc=0
+	local kernel=$CACHE/kernels/$kver/boot/vmlinuz-$kver
+
+	rm -rf "$out"
+	mkdir -p "$out"
+	timeout --foreground -k 10 "$TIMEOUT" \
+	qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
+		-nodefaults -display none -no-reboot -serial stdio -monitor none \
+		-kernel "$kernel" -initrd "$CACHE/build/$kver/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 slub_debug=F lab.kver=$kver lab.top=$TOP lab.script=$script lab.cache=$CACHE" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs local,path="$out",mount_tag=labout,security_model=none \
+		</dev/null | tee "$out/console.log" || rc=$?
+	[ -f "$out/exit" ] || { log "$kver: guest did not finish (qemu rc $rc)"; return 1; }
+	return "$(cat "$out/exit")"
+}
+
+prepare() {
+	local k kver
+	need_pkgs $HOST_PKGS
+	fetch_ksrc
+	KVERS=()
+	for k in $KERNELS; do
+		kver=$(resolve_kver "$k")
+		fetch_kernel "$kver"
+		build_for "$kver"
+		make_initramfs "$kver"
+		KVERS+=("$kver")
+	done
+}
+
+# Count results of one kernel's run: leaf test lines of the kselftest
+# output, one failure per test program that died without saying why, and
+# one test for a clean dmesg.
+tally() {
+	local out=$1 p f s
+	p=$(grep -cE '^# ok [0-9]+ ' "$out/ktap.log" || true)
+	s=$(grep -cE '^# ok [0-9]+ .*# SKIP' "$out/ktap.log" || true)
+	f=$(grep -cE '^# not ok [0-9]+ ' "$out/ktap.log" || true)
+	p=$((p - s))
+	# A program that failed with no failing leaf (crash, timeout, setup).
+	while read -r name; do
+		grep -qE "^# not ok" "$out/$name.log" 2>/dev/null || f=$((f + 1))
+	done < <(sed -n 's/^not ok [0-9]* selftests: vspace: \([^ ]*\).*/\1/p' "$out/ktap.log")
+	if "$LAB/dmesg-check.sh" "$out/dmesg.log"; then
+		p=$((p + 1))
+	else
+		f=$((f + 1))
+	fi
+	echo "$p $f $s"
+}
+
+cmd_check() {
+	local kver out p f s tp=0 tf=0 ts=0 summary=()
+	prepare
+	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
+	for kver in "${KVERS[@]}"; do
+		out=$CACHE/results/$kver
+		log "booting $kver"
+		boot "$kver" selftests/lab/guest-check.sh "$out" || true
+		touch "$out/ktap.log" "$out/dmesg.log"
+		read -r p f s < <(tally "$out")
+		if [ ! -f "$out/exit" ]; then
+			f=$((f + 1))
+		fi
+		summary+=("$kver: $p passed, $f failed, $s skipped")
+		tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+	done
+	echo
+	echo "== vspace lab results =="
+	printf '%s\n' "${summary[@]}"
+	echo "$tp passed, $tf failed, $ts skipped"
+	[ "$tf" -eq 0 ]
+}
+
+cmd_demo() {
+	KERNELS=${LAB_KERNELS:-6.12}
+	prepare
+	boot "${KVERS[-1]}" selftests/lab/guest-demo.sh "$CACHE/results/demo"
+}
+
+cmd_run() {
+	local kver rc=0
+	prepare
+	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
+	for kver in "${KVERS[@]}"; do
+		boot "$kver" "$1" "$CACHE/results/run-$kver" || rc=1
+	done
+	return $rc
+}
+
+case ${1:-check} in
+check) cmd_check ;;
+demo) cmd_demo ;;
+run) shift; cmd_run "$@" ;;
+prepare) prepare ;;
+*) die "usage: lab.sh check|demo|run SCRIPT|prepare" ;;
+esac

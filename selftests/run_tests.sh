@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run_tests.sh PROG...: run vspace's selftest programs the way kselftest's
+# runner does (TAP 13, each program's output prefixed with "# "), with one
+# addition: a program that fails or skips without printing a result of its
+# own gets one, so a crash is never counted as nothing.
+cd "$(dirname "$0")" || exit 1
+timeout=${VSPACE_TEST_TIMEOUT:-600}
+n=0
+rc_all=0
+echo "TAP version 13"
+echo "1..$#"
+for prog in "$@"; do
+	n=$((n + 1))
+	out=$(mktemp)
+	timeout "$timeout" "./$prog" >"$out" 2>&1
+	rc=$?
+	sed 's/^/# /' "$out"
+	if [ $rc -eq 4 ] && ! grep -qE '^(not )?ok ' "$out"; then
+		echo "# ok 0 $prog # SKIP (whole program)"
+	elif [ $rc -ne 0 ] && [ $rc -ne 4 ] && ! grep -q '^not ok ' "$out"; then
+		echo "# not ok 0 $prog # exit=$rc"
+	fi
+	case $rc in
+	0) echo "ok $n selftests: vspace: $prog" ;;
+	4) echo "ok $n selftests: vspace: $prog # SKIP" ;;
+	124) echo "not ok $n selftests: vspace: $prog # TIMEOUT $timeout seconds"; rc_all=1 ;;
+	*) echo "not ok $n selftests: vspace: $prog # exit=$rc"; rc_all=1 ;;
+	esac
+	rm -f "$out"
+done
+exit $rc_all

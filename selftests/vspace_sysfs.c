@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The sysfs contract of /sys/kernel/vspace: every file exists with its
+ * mode, every valid write takes and reads back, every invalid write fails
+ * with EINVAL and changes nothing, and only root may write.
+ */
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vspace_test.h"
+
+static const char * const rw_files[] = {
+	"enabled", "mode", "interval_ms", "cpus",
+};
+
+#define NR_RW ARRAY_SIZE(rw_files)
+
+/* Save every writable value, and put it back after each test. */
+FIXTURE(vspace) {
+	char saved[NR_RW][256];
+};
+
+FIXTURE_SETUP(vspace)
+{
+	unsigned int i;
+
+	VS_REQUIRE_LOADED();
+	for (i = 0; i < NR_RW; i++)
+		ASSERT_EQ(0, vs_read(rw_files[i], self->saved[i],
+				     sizeof(self->saved[i])));
+}
+
+FIXTURE_TEARDOWN(vspace)
+{
+	char mode[64];
+	unsigned int i;
+
+	for (i = 0; i < NR_RW; i++) {
+		const char *val = self->saved[i];
+
+		/* "mode" reads as a list; write back the bracketed name. */
+		if (!strcmp(rw_files[i], "mode") && strchr(val, '[')) {
+			snprintf(mode, sizeof(mode), "%s", strchr(val, '[') + 1);
+			*strchr(mode, ']') = '\0';
+			val = mode;
+		}
+		if (*val)
+			EXPECT_EQ(0, vs_write(rw_files[i], val));
+	}
+}
+
+/*
+ * Each invalid write must fail with EINVAL and leave the value as it was.
+ * Writes are exact bytes, so "\n" is what `echo > file` sends.
+ */
+static void expect_rejected(struct __test_metadata *_metadata,
+			    const char *file, const char * const *bad, int n)
+{
+	char before[256], after[256];
+	int i;
+
+	ASSERT_EQ(0, vs_read(file, before, sizeof(before)));
+	for (i = 0; i < n; i++) {
+		int ret = vs_write(file, bad[i]);
+
+		EXPECT_EQ(-EINVAL, ret) {
+			TH_LOG("%s accepted \"%s\" (ret %d)", file, bad[i], ret);
+		}
+		ASSERT_EQ(0, vs_read(file, after, sizeof(after)));
+		EXPECT_STREQ(before, after) {
+			TH_LOG("%s changed after invalid \"%s\"", file, bad[i]);
+		}
+	}
+}
+
+#define EXPECT_REJECTED(file, ...)					\
+	do {								\
+		const char * const bad_[] = { __VA_ARGS__ };		\
+		expect_rejected(_metadata, file, bad_, ARRAY_SIZE(bad_)); \
+	} while (0)
+
+static void expect_takes(struct __test_metadata *_metadata, const char *file,
+			 const char *val, const char *want)
+{
+	char got[256];
+
+	ASSERT_EQ(0, vs_write(file, val)) {
+		TH_LOG("%s refused \"%s\"", file, val);
+	}
+	ASSERT_EQ(0, vs_read(file, got, sizeof(got)));
+	EXPECT_STREQ(want, got);
+}
+
+TEST_F(vspace, files_and_modes)
+{
+	static const struct { const char *name; mode_t mode; } files[] = {
+		{ "version", 0444 },
+		{ "enabled", 0644 },
+		{ "mode", 0644 },
+		{ "interval_ms", 0644 },
+		{ "cpus", 0644 },
+	};
+	char path[256];
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		vs_path(path, sizeof(path), files[i].name);
+		ASSERT_EQ(0, stat(path, &st)) {
+			TH_LOG("%s is missing", path);
+		}
+		EXPECT_TRUE(S_ISREG(st.st_mode));
+		EXPECT_EQ(files[i].mode, st.st_mode & 07777) {
+			TH_LOG("%s has mode %o", path, st.st_mode & 07777);
+		}
+	}
+}
+
+TEST_F(vspace, version)
+{
+	char ver[64], modver[64];
+
+	ASSERT_EQ(0, vs_read("version", ver, sizeof(ver)));
+	/* The module loader's own record of MODULE_VERSION. */
+	ASSERT_EQ(0, vs_read_file("/sys/module/vspace/version", modver,
+				  sizeof(modver)));
+	EXPECT_STREQ(modver, ver);
+	EXPECT_EQ(-EACCES, vs_write("version", "9.9.9\n"));
+}
+
+TEST_F(vspace, enabled)
+{
+	expect_takes(_metadata, "enabled", "1\n", "1");
+	expect_takes(_metadata, "enabled", "0\n", "0");
+	expect_takes(_metadata, "enabled", "1", "1");
+	EXPECT_REJECTED("enabled", "\n", " ", "2\n", "-1\n", "abc\n", "1x\n",
+			"1 1\n", "0x1\n", "on\n", "99999999999999999999\n",
+			"1\n\n");
+}
+
+TEST_F(vspace, mode)
+{
+	expect_takes(_metadata, "mode", "energy\n", "performance [energy] resource");
+	expect_takes(_metadata, "mode", "resource\n", "performance energy [resource]");
+	expect_takes(_metadata, "mode", "performance", "[performance] energy resource");
+	EXPECT_REJECTED("mode", "\n", "perf\n", "performancex\n",
+			"PERFORMANCE\n", "energy resource\n", "[energy]\n",
+			" energy\n", "0\n");
+}
+
+TEST_F(vspace, interval_ms)
+{
+	expect_takes(_metadata, "interval_ms", "10\n", "10");
+	expect_takes(_metadata, "interval_ms", "10000\n", "10000");
+	expect_takes(_metadata, "interval_ms", "250", "250");
+	EXPECT_REJECTED("interval_ms", "\n", "9\n", "10001\n", "0\n", "-1\n",
+			"-100\n", "abc\n", "100ms\n", "100 \n", "1e3\n",
+			"4294967296\n", "99999999999999999999\n", "0x64\n");
+}
+
+TEST_F(vspace, cpus)
+{
+	char online[256], bad[3][32];
+	int last = -1;
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+
+	ASSERT_EQ(0, vs_online_cpus(online, sizeof(online)));
+	expect_takes(_metadata, "cpus", "0\n", "0");
+	expect_takes(_metadata, "cpus", online, online);
+	if (sscanf(strrchr(online, '-') ? strrchr(online, '-') + 1 : online,
+		   "%d", &last) == 1 && last > 0) {
+		char list[32], want[32];
+
+		snprintf(list, sizeof(list), "0,%d\n", last);
+		snprintf(want, sizeof(want), last == 1 ? "0-1" : "0,%d", last);
+		expect_takes(_metadata, "cpus", list, want);
+	}
+	/* The first CPU number the machine does not have, and beyond. */
+	snprintf(bad[0], sizeof(bad[0]), "%ld\n", ncpus);
+	snprintf(bad[1], sizeof(bad[1]), "0-%ld\n", ncpus);
+	snprintf(bad[2], sizeof(bad[2]), "%ld\n", ncpus + 4096);
+	EXPECT_REJECTED("cpus", "\n", " \n", "abc\n", "0-\n", "-1\n", "1-0\n",
+			"0,,1x\n", "0 junk\n", "0-99999999999999999999\n",
+			"99999999999999999999\n", bad[0], bad[1], bad[2]);
+}
+
+/* A CPU that is offline may not be managed. */
+TEST_F(vspace, cpus_offline)
+{
+	const char *online = "/sys/devices/system/cpu/cpu1/online";
+	char state[8];
+	int ret;
+
+	if (vs_read_file(online, state, sizeof(state)) || strcmp(state, "1"))
+		SKIP(return, "cpu1 cannot be taken offline here");
+	ASSERT_EQ(0, vs_write("cpus", "0\n"));
+	ret = vs_write_file(online, "0", 1);
+	if (ret)
+		SKIP(return, "cpu1 refused to go offline (%d)", ret);
+	EXPECT_REJECTED("cpus", "1\n", "0-1\n");
+	ASSERT_EQ(0, vs_write_file(online, "1", 1));
+	expect_takes(_metadata, "cpus", "0-1\n", "0-1");
+}
+
+/* A zero-byte write never reaches the module; it must change nothing. */
+TEST_F(vspace, empty_write)
+{
+	char before[256], after[256];
+	unsigned int i;
+
+	for (i = 0; i < NR_RW; i++) {
+		ASSERT_EQ(0, vs_read(rw_files[i], before, sizeof(before)));
+		EXPECT_EQ(0, vs_write_len(rw_files[i], "", 0));
+		ASSERT_EQ(0, vs_read(rw_files[i], after, sizeof(after)));
+		EXPECT_STREQ(before, after);
+	}
+}
+
+/* Every writable file refuses a write from a user that is not root. */
+TEST_F(vspace, non_root_refused)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_RW; i++) {
+		char before[256], after[256];
+		int status;
+		pid_t pid;
+
+		ASSERT_EQ(0, vs_read(rw_files[i], before, sizeof(before)));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			/* nobody */
+			if (setgid(65534) || setuid(65534))
+				_exit(2);
+			_exit(vs_write(rw_files[i], "1\n") == -EACCES ? 0 : 1);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			TH_LOG("a non-root write to %s was not refused",
+			       rw_files[i]);
+		}
+		ASSERT_EQ(0, vs_read(rw_files[i], after, sizeof(after)));
+		EXPECT_STREQ(before, after);
+	}
+}
+
+VS_HARNESS_MAIN
