@@ -231,9 +231,28 @@ tally() {
 	echo "$p $f $s"
 }
 
+# Checks that need no guest: style, and -Werror builds of the tools. Sets
+# tp/tf (in cmd_check) and adds a summary line.
+host_checks() {
+	local name hp=0 hf=0
+	for name in lint vspacectl; do
+		if make -s -C "$TOP" "$name" >"$CACHE/results/host-$name.log" 2>&1; then
+			hp=$((hp + 1))
+		else
+			hf=$((hf + 1))
+			log "host check '$name' failed:"
+			cat "$CACHE/results/host-$name.log" >&2
+		fi
+	done
+	summary+=("host: $hp passed, $hf failed, 0 skipped")
+	tp=$((tp + hp)) tf=$((tf + hf))
+}
+
 cmd_check() {
 	local kver out p f s tp=0 tf=0 ts=0 summary=()
 	prepare
+	mkdir -p "$CACHE/results"
+	host_checks
 	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
 	for kver in "${KVERS[@]}"; do
 		out=$CACHE/results/$kver

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make                  build module/vspace.ko and userspace/vspacectl
+#   make KDIR=...         build against another kernel's headers
+#   make lint             checkpatch --strict over module/ and include/
+#   sudo make check       the test lab: real Debian kernels under QEMU
+#   sudo make demo        boot a lab guest and show vspace working
+#   sudo make install     install the module (and depmod) and vspacectl
+#   sudo make dkms-install  register the sources with DKMS
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+CACHE ?= $(CURDIR)/.cache
+VERSION := $(shell sed -n 's/^\#define VSPACE_VERSION "\(.*\)"/\1/p' module/vspace.h)
+
+all: module vspacectl
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+vspacectl:
+	$(MAKE) -C userspace
+
+selftests:
+	$(MAKE) -C selftests
+
+# compat.h exists to compare kernel versions, so only it may.
+CHECKPATCH = $$(selftests/lab/ksrc.sh $(CACHE))/scripts/checkpatch.pl \
+	--strict --no-tree --quiet --show-types
+lint:
+	@$(CHECKPATCH) -f $(filter-out module/compat.h,$(wildcard module/*.c module/*.h include/uapi/*.h))
+	@$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h
+	@echo "checkpatch: clean"
+
+check:
+	bash selftests/lab/lab.sh check
+
+demo:
+	bash selftests/lab/lab.sh demo
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod -a $(shell basename $$(dirname $$(readlink -f $(KDIR))) 2>/dev/null) || depmod -a
+	$(MAKE) -C userspace install
+
+dkms-install:
+	rm -rf /usr/src/vspace-$(VERSION)
+	mkdir -p /usr/src/vspace-$(VERSION)
+	cp -a Kbuild Makefile dkms.conf module include /usr/src/vspace-$(VERSION)/
+	dkms add vspace/$(VERSION)
+	dkms install vspace/$(VERSION)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userspace clean
+	$(MAKE) -C selftests clean
+
+.PHONY: all module vspacectl selftests lint check demo install dkms-install clean
