@@ -3,34 +3,118 @@
 #define _VSPACE_H
 
 #include <linux/cpumask.h>
+#include <linux/kobject.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <uapi/vspace.h>
 
 #define VSPACE_VERSION "0.1.0"
 
+enum vspace_kind {
+	VSPACE_KIND_VCPU,
+	VSPACE_KIND_VHOST,
+	VSPACE_KIND_OTHER,
+	NR_VSPACE_KINDS
+};
+
 /**
  * struct vspace_config - the operator's settings
- * @enabled:     whether vspace manages threads at all.
- * @mode:        policy mode, enum vspace_mode.
- * @interval_ms: policy period.
- * @cpus:        the CPUs vspace may manage; always a non-empty subset of
- *               the CPUs that were online when it was written.
+ * @enabled:       whether vspace binds threads at all.
+ * @mode:          policy mode, enum vspace_mode.
+ * @interval_ms:   period of the periodic work.
+ * @io_cpus_min:   lower bound of the I/O group's size.
+ * @io_cpus_max:   upper bound of the I/O group's size.
+ * @auto_discover: manage every KVM VM found, without vms/add.
+ * @cpus:          the CPUs vspace may manage; a non-empty subset of the
+ *                 CPUs that were online when it was written.
  *
- * Locking: written only with vspace_lock held. @enabled, @mode and
- * @interval_ms may be read without it through READ_ONCE(); @cpus is read
- * with vspace_lock held.
+ * Locking: written only with vspace_lock held. Scalars may be read without
+ * it through READ_ONCE(); @cpus is read with vspace_lock held.
  */
 struct vspace_config {
 	bool enabled;
 	unsigned int mode;
 	unsigned int interval_ms;
+	unsigned int io_cpus_min;
+	unsigned int io_cpus_max;
+	bool auto_discover;
 	cpumask_var_t cpus;
 };
 
+/**
+ * struct vspace_groups - where managed threads go; under vspace_lock
+ * @io:  the I/O group: vhost workers. Sits at the high end of the usable
+ *       CPUs so that resizing moves its edge only. Empty when the usable
+ *       CPUs leave no room, and vhost workers then share @vm.
+ * @vm:  the VM group: vCPU threads. The usable CPUs not in @io.
+ */
+struct vspace_groups {
+	cpumask_var_t io;
+	cpumask_var_t vm;
+};
+
+/**
+ * struct vspace_thread - one thread of a managed VM
+ * @node:     in &vspace_vm.threads.
+ * @pid:      reference to the thread's pid; never a bare task pointer, so
+ *            an exited thread is simply not found.
+ * @tid:      its number, for display.
+ * @kind:     enum vspace_kind.
+ * @bound:    vspace has changed its affinity; @orig is valid.
+ * @narrowed: the kernel gave it less than vspace asked (a mask set through
+ *            sched_setaffinity() is ANDed in on 6.2+).
+ * @seen:     scratch flag of the periodic rescan.
+ * @drifts:   times something else changed its affinity while bound.
+ * @orig:     its affinity before vspace first bound it; restored on release.
+ * @applied:  the affinity the kernel gave it when vspace last bound it.
+ *
+ * Locking: all fields under vspace_lock.
+ */
+struct vspace_thread {
+	struct list_head node;
+	struct pid *pid;
+	pid_t tid;
+	u8 kind;
+	bool bound;
+	bool narrowed;
+	bool seen;
+	unsigned int drifts;
+	cpumask_var_t orig;
+	cpumask_var_t applied;
+};
+
+/**
+ * struct vspace_vm - a managed VM: one QEMU process
+ * @node:    in vspace_vms.
+ * @kobj:    its directory, /sys/kernel/vspace/vms/<pid>; its release frees
+ *           the VM.
+ * @pid:     reference to the QEMU process's pid.
+ * @nr:      its number.
+ * @threads: list of &struct vspace_thread.
+ * @drifts:  sum of its threads' drifts, including forgotten threads.
+ * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
+ *
+ * Locking: all fields but @kobj under vspace_lock. The directory is removed
+ * outside vspace_lock (kernfs waits for readers, which take the lock).
+ */
+struct vspace_vm {
+	struct list_head node;
+	struct kobject kobj;
+	struct pid *pid;
+	pid_t nr;
+	struct list_head threads;
+	unsigned long drifts;
+	bool dead;
+};
+
 extern struct vspace_config vspace_config;
+extern struct vspace_groups vspace_groups;
+extern struct list_head vspace_vms;
 extern struct mutex vspace_lock;
+extern bool vspace_stopping;
 
 extern const char * const vspace_mode_names[NR_VSPACE_MODES];
+extern const char * const vspace_kind_names[NR_VSPACE_KINDS];
 
 /* core.c: the settings, validated here so every interface shares the rules. */
 int vspace_core_init(void);
@@ -39,9 +123,35 @@ int vspace_set_enabled(bool enabled);
 int vspace_set_mode(unsigned int mode);
 int vspace_set_interval_ms(unsigned int ms);
 int vspace_set_cpus(const struct cpumask *cpus);
+int vspace_set_io_bounds(unsigned int min, unsigned int max);
+int vspace_set_auto_discover(bool on);
+
+/* vm.c: the managed VMs and their threads. */
+int vspace_vm_add(pid_t nr);
+int vspace_vm_remove(pid_t nr);
+void vspace_vms_rescan(void);
+void vspace_vms_discover(void);
+void vspace_vms_uninit(void);
+void vspace_vm_release(struct vspace_vm *vm);
+ssize_t vspace_vm_threads_show(struct vspace_vm *vm, char *buf);
+
+/* placement.c: the groups, and binding threads to them. */
+int vspace_placement_init(void);
+void vspace_placement_uninit(void);
+void vspace_groups_update(void);
+void vspace_place_all(void);
+void vspace_restore_all(void);
+void vspace_thread_restore(struct vspace_thread *t);
+
+/* worker.c: the periodic work, and CPU hotplug. */
+int vspace_worker_init(void);
+void vspace_worker_uninit(void);
+void vspace_worker_kick(void);
 
 /* sysfs.c: /sys/kernel/vspace */
 int vspace_sysfs_init(void);
 void vspace_sysfs_uninit(void);
+int vspace_sysfs_vm_add(struct vspace_vm *vm);
+void vspace_sysfs_vm_del(struct vspace_vm *vm);
 
 #endif /* _VSPACE_H */

@@ -260,7 +260,11 @@ cmd_check() {
 		boot "$kver" selftests/lab/guest-check.sh "$out" || true
 		touch "$out/ktap.log" "$out/dmesg.log"
 		read -r p f s < <(tally "$out")
-		if [ ! -f "$out/exit" ]; then
+		# A guest that did not finish, or whose script failed or ran no
+		# test, is a failure whatever it printed.
+		if [ "$(cat "$out/exit" 2>/dev/null)" != 0 ] ||
+		   ! grep -qE '^# (not )?ok ' "$out/ktap.log"; then
+			log "$kver: the guest run is broken (see $out/console.log)"
 			f=$((f + 1))
 		fi
 		summary+=("$kver: $p passed, $f failed, $s skipped")
