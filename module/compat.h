@@ -14,4 +14,23 @@
 #error "vspace needs Linux 5.15 or newer"
 #endif
 
+#include <linux/sched.h>
+
+/*
+ * A vhost_task (6.4+) is a user worker thread inside the QEMU process;
+ * io_uring workers are user workers too but also PF_IO_WORKER. Before 6.4
+ * vhost workers are kernel threads only.
+ */
+#ifdef PF_USER_WORKER
+static inline bool vspace_is_user_worker(struct task_struct *t)
+{
+	return (t->flags & (PF_USER_WORKER | PF_IO_WORKER)) == PF_USER_WORKER;
+}
+#else
+static inline bool vspace_is_user_worker(struct task_struct *t)
+{
+	return false;
+}
+#endif
+
 #endif /* _VSPACE_COMPAT_H */

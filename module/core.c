@@ -13,13 +13,31 @@
 DEFINE_MUTEX(vspace_lock);
 
 struct vspace_config vspace_config;
+LIST_HEAD(vspace_vms);
+/* Set on unload, under vspace_lock: nothing may be added or queued after. */
+bool vspace_stopping;
 
 const char * const vspace_mode_names[NR_VSPACE_MODES] = VSPACE_MODE_NAMES;
+const char * const vspace_kind_names[NR_VSPACE_KINDS] = {
+	[VSPACE_KIND_VCPU] = "vcpu",
+	[VSPACE_KIND_VHOST] = "vhost",
+	[VSPACE_KIND_OTHER] = "other",
+};
 
+/*
+ * Turning vspace off gives every thread its original affinity back at
+ * once; turning it on binds at once rather than at the next period.
+ */
 int vspace_set_enabled(bool enabled)
 {
 	mutex_lock(&vspace_lock);
-	WRITE_ONCE(vspace_config.enabled, enabled);
+	if (enabled != vspace_config.enabled) {
+		WRITE_ONCE(vspace_config.enabled, enabled);
+		if (enabled)
+			vspace_place_all();
+		else
+			vspace_restore_all();
+	}
 	mutex_unlock(&vspace_lock);
 	return 0;
 }
@@ -46,6 +64,47 @@ int vspace_set_interval_ms(unsigned int ms)
 
 	mutex_lock(&vspace_lock);
 	WRITE_ONCE(vspace_config.interval_ms, ms);
+	vspace_worker_kick();
+	mutex_unlock(&vspace_lock);
+	return 0;
+}
+
+/* The most CPUs the I/O group may take: the VM group keeps at least one. */
+static unsigned int vspace_io_room(void)
+{
+	unsigned int n = cpumask_weight(vspace_config.cpus);
+
+	return n ? n - 1 : 0;
+}
+
+/* Set io_cpus_min (@is_max false) or io_cpus_max, keeping min <= max. */
+int vspace_set_io_bound(bool is_max, unsigned int val)
+{
+	unsigned int min, max;
+	int ret = 0;
+
+	mutex_lock(&vspace_lock);
+	min = is_max ? vspace_config.io_cpus_min : val;
+	max = is_max ? val : vspace_config.io_cpus_max;
+	if (min > max || max > vspace_io_room()) {
+		pr_notice_ratelimited("io_cpus_min %u and io_cpus_max %u must satisfy min <= max <= %u (what cpus leaves room for)\n",
+				      min, max, vspace_io_room());
+		ret = -EINVAL;
+	} else {
+		WRITE_ONCE(vspace_config.io_cpus_min, min);
+		WRITE_ONCE(vspace_config.io_cpus_max, max);
+		vspace_groups_update();
+		vspace_place_all();
+	}
+	mutex_unlock(&vspace_lock);
+	return ret;
+}
+
+int vspace_set_auto_discover(bool on)
+{
+	mutex_lock(&vspace_lock);
+	WRITE_ONCE(vspace_config.auto_discover, on);
+	vspace_worker_kick();
 	mutex_unlock(&vspace_lock);
 	return 0;
 }
@@ -65,6 +124,10 @@ int vspace_set_cpus(const struct cpumask *cpus)
 		cpumask_copy(vspace_config.cpus, cpus);
 	}
 	cpus_read_unlock();
+	if (!ret) {
+		vspace_groups_update();
+		vspace_place_all();
+	}
 	mutex_unlock(&vspace_lock);
 	return ret;
 }
@@ -80,6 +143,9 @@ int vspace_core_init(void)
 	cpus_read_lock();
 	cpumask_copy(vspace_config.cpus, cpu_online_mask);
 	cpus_read_unlock();
+	vspace_config.io_cpus_max = vspace_io_room();
+	vspace_config.io_cpus_min = min(1U, vspace_config.io_cpus_max);
+	vspace_config.auto_discover = false;
 	return 0;
 }
 

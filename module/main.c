@@ -16,21 +16,40 @@ static int __init vspace_init(void)
 	if (ret)
 		return ret;
 
-	ret = vspace_sysfs_init();
+	ret = vspace_placement_init();
 	if (ret)
 		goto out_core;
+
+	ret = vspace_sysfs_init();
+	if (ret)
+		goto out_placement;
+
+	ret = vspace_worker_init();
+	if (ret)
+		goto out_sysfs;
 
 	pr_info("version %s loaded\n", VSPACE_VERSION);
 	return 0;
 
+out_sysfs:
+	vspace_sysfs_uninit();
+out_placement:
+	vspace_placement_uninit();
 out_core:
 	vspace_core_uninit();
 	return ret;
 }
 
+/*
+ * Stop the work first so nothing binds behind our back, then give every
+ * thread its affinity back and remove the VMs, then the files.
+ */
 static void __exit vspace_exit(void)
 {
+	vspace_worker_uninit();
+	vspace_vms_uninit();
 	vspace_sysfs_uninit();
+	vspace_placement_uninit();
 	vspace_core_uninit();
 	pr_info("unloaded\n");
 }

@@ -133,11 +133,95 @@ static ssize_t cpus_store(struct kobject *kobj, struct kobj_attribute *attr,
 	return ret ?: count;
 }
 
+static ssize_t cpumask_show(char *buf, const struct cpumask *mask)
+{
+	ssize_t len;
+
+	mutex_lock(&vspace_lock);
+	len = sysfs_emit(buf, "%*pbl\n", cpumask_pr_args(mask));
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+static ssize_t io_cpus_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return cpumask_show(buf, vspace_groups.io);
+}
+
+static ssize_t vm_cpus_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return cpumask_show(buf, vspace_groups.vm);
+}
+
+static ssize_t io_cpus_min_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vspace_config.io_cpus_min));
+}
+
+static ssize_t io_cpus_max_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vspace_config.io_cpus_max));
+}
+
+static ssize_t io_bound_store(struct kobj_attribute *attr, const char *buf,
+			      size_t count, bool is_max)
+{
+	unsigned int val;
+	int ret;
+
+	if (kstrtouint(buf, 10, &val))
+		return vspace_reject(attr, buf, "expected a number of CPUs");
+	ret = vspace_set_io_bound(is_max, val);
+	return ret ?: count;
+}
+
+static ssize_t io_cpus_min_store(struct kobject *kobj,
+				 struct kobj_attribute *attr, const char *buf,
+				 size_t count)
+{
+	return io_bound_store(attr, buf, count, false);
+}
+
+static ssize_t io_cpus_max_store(struct kobject *kobj,
+				 struct kobj_attribute *attr, const char *buf,
+				 size_t count)
+{
+	return io_bound_store(attr, buf, count, true);
+}
+
+static ssize_t auto_discover_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vspace_config.auto_discover));
+}
+
+static ssize_t auto_discover_store(struct kobject *kobj,
+				   struct kobj_attribute *attr,
+				   const char *buf, size_t count)
+{
+	unsigned int val;
+	int ret;
+
+	if (kstrtouint(buf, 10, &val) || val > 1)
+		return vspace_reject(attr, buf, "expected 0 or 1");
+	ret = vspace_set_auto_discover(val);
+	return ret ?: count;
+}
+
 static struct kobj_attribute version_attr = __ATTR_RO(version);
 static struct kobj_attribute enabled_attr = __ATTR_RW(enabled);
 static struct kobj_attribute mode_attr = __ATTR_RW(mode);
 static struct kobj_attribute interval_ms_attr = __ATTR_RW(interval_ms);
 static struct kobj_attribute cpus_attr = __ATTR_RW(cpus);
+static struct kobj_attribute io_cpus_attr = __ATTR_RO(io_cpus);
+static struct kobj_attribute vm_cpus_attr = __ATTR_RO(vm_cpus);
+static struct kobj_attribute io_cpus_min_attr = __ATTR_RW(io_cpus_min);
+static struct kobj_attribute io_cpus_max_attr = __ATTR_RW(io_cpus_max);
+static struct kobj_attribute auto_discover_attr = __ATTR_RW(auto_discover);
 
 static struct attribute *vspace_attrs[] = {
 	&version_attr.attr,
@@ -145,12 +229,132 @@ static struct attribute *vspace_attrs[] = {
 	&mode_attr.attr,
 	&interval_ms_attr.attr,
 	&cpus_attr.attr,
+	&io_cpus_attr.attr,
+	&vm_cpus_attr.attr,
+	&io_cpus_min_attr.attr,
+	&io_cpus_max_attr.attr,
+	&auto_discover_attr.attr,
 	NULL
 };
 
 static const struct attribute_group vspace_group = {
 	.attrs = vspace_attrs,
 };
+
+/* vms/: add and remove VMs by QEMU pid. */
+static struct kobject *vspace_vms_kobj;
+
+static int vspace_parse_pid(const struct kobj_attribute *attr,
+			    const char *buf, pid_t *nr)
+{
+	int val;
+
+	if (kstrtoint(buf, 10, &val) || val <= 0)
+		return vspace_reject(attr, buf, "expected a process id");
+	*nr = val;
+	return 0;
+}
+
+static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	pid_t nr;
+	int ret;
+
+	ret = vspace_parse_pid(attr, buf, &nr);
+	if (!ret)
+		ret = vspace_vm_add(nr);
+	return ret ?: count;
+}
+
+static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	pid_t nr;
+	int ret;
+
+	ret = vspace_parse_pid(attr, buf, &nr);
+	if (!ret)
+		ret = vspace_vm_remove(nr);
+	return ret ?: count;
+}
+
+static struct kobj_attribute add_attr = __ATTR_WO(add);
+static struct kobj_attribute remove_attr = __ATTR_WO(remove);
+
+static struct attribute *vspace_vms_attrs[] = {
+	&add_attr.attr,
+	&remove_attr.attr,
+	NULL
+};
+
+static const struct attribute_group vspace_vms_group = {
+	.attrs = vspace_vms_attrs,
+};
+
+/* vms/<pid>/: one directory per managed VM. */
+static inline struct vspace_vm *to_vm(struct kobject *kobj)
+{
+	return container_of(kobj, struct vspace_vm, kobj);
+}
+
+static ssize_t threads_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return vspace_vm_threads_show(to_vm(kobj), buf);
+}
+
+static ssize_t drifts_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	struct vspace_vm *vm = to_vm(kobj);
+	ssize_t len;
+
+	mutex_lock(&vspace_lock);
+	len = vm->dead ? -ENODEV : sysfs_emit(buf, "%lu\n", vm->drifts);
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+static struct kobj_attribute threads_attr = __ATTR_RO(threads);
+static struct kobj_attribute drifts_attr = __ATTR_RO(drifts);
+
+static struct attribute *vspace_vm_attrs[] = {
+	&threads_attr.attr,
+	&drifts_attr.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(vspace_vm);
+
+static void vspace_vm_kobj_release(struct kobject *kobj)
+{
+	vspace_vm_release(to_vm(kobj));
+}
+
+static const struct kobj_type vspace_vm_ktype = {
+	.release = vspace_vm_kobj_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = vspace_vm_groups,
+};
+
+/* On failure the VM has been freed through its release. */
+int vspace_sysfs_vm_add(struct vspace_vm *vm)
+{
+	int ret;
+
+	ret = kobject_init_and_add(&vm->kobj, &vspace_vm_ktype,
+				   vspace_vms_kobj, "%d", vm->nr);
+	if (ret)
+		kobject_put(&vm->kobj);
+	return ret;
+}
+
+/* Not under vspace_lock: kernfs waits here for readers, which take it. */
+void vspace_sysfs_vm_del(struct vspace_vm *vm)
+{
+	kobject_del(&vm->kobj);
+	kobject_put(&vm->kobj);
+}
 
 int vspace_sysfs_init(void)
 {
@@ -163,15 +367,31 @@ int vspace_sysfs_init(void)
 	ret = sysfs_create_group(vspace_kobj, &vspace_group);
 	if (ret)
 		goto out_put;
+
+	vspace_vms_kobj = kobject_create_and_add("vms", vspace_kobj);
+	if (!vspace_vms_kobj) {
+		ret = -ENOMEM;
+		goto out_group;
+	}
+	ret = sysfs_create_group(vspace_vms_kobj, &vspace_vms_group);
+	if (ret)
+		goto out_vms;
 	return 0;
 
+out_vms:
+	kobject_put(vspace_vms_kobj);
+out_group:
+	sysfs_remove_group(vspace_kobj, &vspace_group);
 out_put:
 	kobject_put(vspace_kobj);
 	return ret;
 }
 
+/* After vspace_vms_uninit(): no VM directory is left under vms/. */
 void vspace_sysfs_uninit(void)
 {
+	sysfs_remove_group(vspace_vms_kobj, &vspace_vms_group);
+	kobject_put(vspace_vms_kobj);
 	sysfs_remove_group(vspace_kobj, &vspace_group);
 	kobject_put(vspace_kobj);
 }

@@ -123,7 +123,7 @@ int vspace_set_enabled(bool enabled);
 int vspace_set_mode(unsigned int mode);
 int vspace_set_interval_ms(unsigned int ms);
 int vspace_set_cpus(const struct cpumask *cpus);
-int vspace_set_io_bounds(unsigned int min, unsigned int max);
+int vspace_set_io_bound(bool is_max, unsigned int val);
 int vspace_set_auto_discover(bool on);
 
 /* vm.c: the managed VMs and their threads. */

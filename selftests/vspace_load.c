@@ -8,51 +8,12 @@
  * program. It must be loaded when the test starts and is loaded again when
  * it ends.
  */
-#include <libgen.h>
-#include <limits.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "vspace_test.h"
 
 #define CYCLES 20
-
-static int find_ko(char *path, size_t len)
-{
-	char self[PATH_MAX];
-	const char *env = getenv("VSPACE_KO");
-	ssize_t n;
-
-	if (env) {
-		snprintf(path, len, "%s", env);
-		return access(path, R_OK);
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return -1;
-	self[n] = '\0';
-	snprintf(path, len, "%s/../module/vspace.ko", dirname(self));
-	return access(path, R_OK);
-}
-
-static int load(const char *ko)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	ret = ret ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "vspace", O_NONBLOCK) ? -errno : 0;
-}
 
 /* vspace's reference count from /proc/modules, or -1 if not loaded. */
 static int refcount(void)
@@ -131,22 +92,22 @@ TEST(load_unload_cycles)
 	int i, fd;
 
 	VS_REQUIRE_LOADED();
-	if (find_ko(ko, sizeof(ko)))
+	if (vs_find_ko(ko, sizeof(ko)))
 		SKIP(return, "no vspace.ko (set VSPACE_KO)");
 
 	/* Nothing holds the module while it is idle. */
 	ASSERT_EQ(0, refcount());
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, vs_unload());
 	ASSERT_EQ(-1, refcount());
 	ASSERT_FALSE(vs_loaded());
 
 	/* One warm-up cycle fills caches that are not ours. */
-	ASSERT_EQ(0, load(ko));
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, vs_load(ko));
+	ASSERT_EQ(0, vs_unload());
 	before = slab_objects();
 
 	for (i = 0; i < CYCLES; i++) {
-		ASSERT_EQ(0, load(ko)) {
+		ASSERT_EQ(0, vs_load(ko)) {
 			TH_LOG("load %d failed", i);
 		}
 		EXPECT_EQ(0, refcount());
@@ -161,7 +122,7 @@ TEST(load_unload_cycles)
 		fd = open(VSPACE_SYSFS_DIR "/mode", O_RDONLY);
 		ASSERT_LE(0, fd);
 
-		ASSERT_EQ(0, unload()) {
+		ASSERT_EQ(0, vs_unload()) {
 			TH_LOG("unload %d failed", i);
 		}
 		EXPECT_EQ(-1, refcount());
@@ -187,7 +148,7 @@ TEST(load_unload_cycles)
 	if (slab_exact())
 		EXPECT_LT(after - before, CYCLES);
 
-	ASSERT_EQ(0, load(ko));
+	ASSERT_EQ(0, vs_load(ko));
 	expect_defaults(_metadata);
 }
 

@@ -7,6 +7,10 @@
 #define _VSPACE_TEST_H
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +103,45 @@ static inline int vs_loaded(void)
 static inline int vs_online_cpus(char *buf, size_t len)
 {
 	return vs_read_file("/sys/devices/system/cpu/online", buf, len);
+}
+
+/*
+ * The module file: $VSPACE_KO, or ../module/vspace.ko next to the test.
+ */
+static inline int vs_find_ko(char *path, size_t len)
+{
+	char self[PATH_MAX];
+	const char *env = getenv("VSPACE_KO");
+	ssize_t n;
+
+	if (env) {
+		snprintf(path, len, "%s", env);
+		return access(path, R_OK);
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(path, len, "%s/../module/vspace.ko", dirname(self));
+	return access(path, R_OK);
+}
+
+static inline int vs_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static inline int vs_unload(void)
+{
+	return syscall(SYS_delete_module, "vspace", O_NONBLOCK) ? -errno : 0;
 }
 
 /*

@@ -8,6 +8,9 @@ ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
 ktap=$LAB_OUT/ktap.log
 
 echo "== $(uname -r): $(nproc) CPUs"
+# Real vhost-net and KVM (emulated SVM under -cpu max) for the VM tests.
+modprobe vhost_net
+modprobe kvm_amd 2>/dev/null || true
 dmesg -C
 {
 	# Loading and unloading are results too: a module that does not load
@@ -17,7 +20,7 @@ dmesg -C
 	else
 		echo "# not ok 1 lab.insmod"
 	fi
-	VSPACE_KO=$ko ./selftests/run_tests.sh vspace_sysfs vspace_load
+	VSPACE_KO=$ko ./selftests/run_tests.sh vspace_sysfs vspace_vms vspace_load
 	if rmmod vspace; then
 		echo "# ok 1 lab.rmmod"
 	else

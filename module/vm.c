@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The managed VMs and their threads.
+ *
+ * A VM is a QEMU process. Its threads are found afresh every period:
+ *  - vCPU threads: named "CPU n/KVM" (QEMU with debug-threads=on), or,
+ *    when unnamed, any thread of the process that has run guest code
+ *    (gtime > 0);
+ *  - vhost workers: named "vhost-<tid>", either a vhost_task inside the
+ *    process (PF_USER_WORKER, 6.4+) or a kernel thread that works on the
+ *    process's mm (6.1, and the kthread mode of 6.12);
+ *  - every other thread is "other" and left alone.
+ *
+ * Threads and VMs are held by struct pid references, so a thread or VM that
+ * exits is simply not found again and is forgotten; nothing dereferences a
+ * task that may be gone. All of this runs in process context under
+ * vspace_lock.
+ */
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/pid.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "vspace.h"
+
+/* How many new VMs one auto-discovery pass adds at most. */
+#define VSPACE_DISCOVER_BATCH	16
+
+struct vspace_found {
+	struct pid *pid;
+	u8 kind;
+};
+
+static bool vspace_comm_is_vcpu(const char *comm)
+{
+	size_t len = strlen(comm);
+
+	return !strncmp(comm, "CPU ", 4) && len > 8 &&
+	       !strcmp(comm + len - 4, "/KVM");
+}
+
+static bool vspace_comm_is_vhost(const char *comm)
+{
+	return !strncmp(comm, "vhost-", 6);
+}
+
+/* Kind of a thread of the QEMU process; under rcu_read_lock(). */
+static u8 vspace_classify(struct task_struct *t)
+{
+	char comm[TASK_COMM_LEN];
+
+	get_task_comm(comm, t);
+	if (vspace_comm_is_vhost(comm) && vspace_is_user_worker(t))
+		return VSPACE_KIND_VHOST;
+	if (vspace_comm_is_vcpu(comm) || t->gtime)
+		return VSPACE_KIND_VCPU;
+	return VSPACE_KIND_OTHER;
+}
+
+/* A vhost kernel thread working for @mm; under rcu_read_lock(). */
+static bool vspace_is_vhost_kthread(struct task_struct *p,
+				    struct mm_struct *mm)
+{
+	char comm[TASK_COMM_LEN];
+
+	if (!(p->flags & PF_KTHREAD) || READ_ONCE(p->mm) != mm)
+		return false;
+	get_task_comm(comm, p);
+	return vspace_comm_is_vhost(comm);
+}
+
+/*
+ * Take references to the threads of @leader and to the vhost kernel threads
+ * working on its mm: at most @max of them. Returns how many.
+ */
+static int vspace_collect(struct task_struct *leader, struct vspace_found *f,
+			  int max)
+{
+	struct mm_struct *mm = get_task_mm(leader);
+	struct task_struct *t, *p;
+	int n = 0;
+
+	rcu_read_lock();
+	for_each_thread(leader, t) {
+		if (n == max)
+			break;
+		f[n].kind = vspace_classify(t);
+		f[n++].pid = get_task_pid(t, PIDTYPE_PID);
+	}
+	if (mm) {
+		for_each_process(p) {
+			if (n == max)
+				break;
+			if (!vspace_is_vhost_kthread(p, mm))
+				continue;
+			f[n].kind = VSPACE_KIND_VHOST;
+			f[n++].pid = get_task_pid(p, PIDTYPE_PID);
+		}
+	}
+	rcu_read_unlock();
+	if (mm)
+		mmput(mm);
+	return n;
+}
+
+static void vspace_thread_free(struct vspace_thread *t)
+{
+	put_pid(t->pid);
+	free_cpumask_var(t->orig);
+	free_cpumask_var(t->applied);
+	kfree(t);
+}
+
+static struct vspace_thread *vspace_thread_find(struct vspace_vm *vm,
+						struct pid *pid)
+{
+	struct vspace_thread *t;
+
+	list_for_each_entry(t, &vm->threads, node)
+		if (t->pid == pid)
+			return t;
+	return NULL;
+}
+
+/*
+ * Bring @vm's thread list up to date with @leader: add new threads,
+ * reclassify (an unnamed vCPU shows itself by running guest code) and
+ * forget those that exited. Returns -ENOMEM if a thread could not be added;
+ * the next rescan tries again.
+ */
+static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
+{
+	struct vspace_thread *t, *tmp;
+	struct vspace_found *found;
+	int n, i, max, ret = 0;
+
+	/* Room for threads appearing meanwhile, and for vhost kthreads. */
+	max = get_nr_threads(leader) + 64;
+	found = kmalloc_array(max, sizeof(*found), GFP_KERNEL);
+	if (!found)
+		return -ENOMEM;
+	n = vspace_collect(leader, found, max);
+
+	list_for_each_entry(t, &vm->threads, node)
+		t->seen = false;
+	for (i = 0; i < n; i++) {
+		t = vspace_thread_find(vm, found[i].pid);
+		if (t) {
+			if (t->kind != found[i].kind) {
+				vspace_thread_restore(t);
+				t->kind = found[i].kind;
+			}
+			t->seen = true;
+			put_pid(found[i].pid);
+			continue;
+		}
+		t = kzalloc(sizeof(*t), GFP_KERNEL);
+		if (!t || !zalloc_cpumask_var(&t->orig, GFP_KERNEL) ||
+		    !zalloc_cpumask_var(&t->applied, GFP_KERNEL)) {
+			if (t) {
+				free_cpumask_var(t->orig);
+				kfree(t);
+			}
+			put_pid(found[i].pid);
+			ret = -ENOMEM;
+			continue;
+		}
+		t->pid = found[i].pid;
+		t->tid = pid_nr(t->pid);
+		t->kind = found[i].kind;
+		t->seen = true;
+		list_add_tail(&t->node, &vm->threads);
+	}
+	kfree(found);
+
+	list_for_each_entry_safe(t, tmp, &vm->threads, node) {
+		if (t->seen)
+			continue;
+		list_del(&t->node);
+		vspace_thread_free(t);
+	}
+	return ret;
+}
+
+/* The QEMU process of @vm if it is still alive; a reference the caller puts. */
+static struct task_struct *vspace_vm_task(struct vspace_vm *vm)
+{
+	struct task_struct *task = get_pid_task(vm->pid, PIDTYPE_TGID);
+
+	if (task && (task->signal->flags & SIGNAL_GROUP_EXIT ||
+		     (task->exit_state && thread_group_empty(task)))) {
+		put_task_struct(task);
+		task = NULL;
+	}
+	return task;
+}
+
+/* Give every thread back, unlink @vm; the caller deletes its directory. */
+static void vspace_vm_unlink(struct vspace_vm *vm)
+{
+	struct vspace_thread *t;
+
+	lockdep_assert_held(&vspace_lock);
+	list_for_each_entry(t, &vm->threads, node)
+		vspace_thread_restore(t);
+	list_del(&vm->node);
+	vm->dead = true;
+}
+
+void vspace_vm_release(struct vspace_vm *vm)
+{
+	struct vspace_thread *t, *tmp;
+
+	list_for_each_entry_safe(t, tmp, &vm->threads, node)
+		vspace_thread_free(t);
+	put_pid(vm->pid);
+	kfree(vm);
+}
+
+static struct vspace_vm *vspace_vm_find(pid_t nr)
+{
+	struct vspace_vm *vm;
+
+	list_for_each_entry(vm, &vspace_vms, node)
+		if (vm->nr == nr)
+			return vm;
+	return NULL;
+}
+
+static int vspace_fd_is_kvm_vm(const void *unused, struct file *file,
+			       unsigned int fd)
+{
+	/* KVM names its VM file "kvm-vm" (anon_inode_getfile()). */
+	return !strcmp(file_dentry(file)->d_name.name, "kvm-vm");
+}
+
+/* Whether @task holds a KVM VM file descriptor. */
+static bool vspace_has_kvm_vm(struct task_struct *task)
+{
+	bool found = false;
+
+	task_lock(task);
+	if (task->files)
+		found = iterate_fd(task->files, 0, vspace_fd_is_kvm_vm, NULL);
+	task_unlock(task);
+	return found;
+}
+
+static bool vspace_vm_has_kind(struct vspace_vm *vm, u8 kind)
+{
+	struct vspace_thread *t;
+
+	list_for_each_entry(t, &vm->threads, node)
+		if (t->kind == kind)
+			return true;
+	return false;
+}
+
+/* Add the QEMU process @task; vspace_lock held. */
+static int vspace_vm_add_task(struct task_struct *task)
+{
+	struct vspace_vm *vm;
+	int ret;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&vm->threads);
+	vm->pid = get_task_pid(task, PIDTYPE_TGID);
+	vm->nr = task->tgid;
+
+	ret = vspace_vm_sync(vm, task);
+	if (ret)
+		goto out_free;
+	if (!vspace_vm_has_kind(vm, VSPACE_KIND_VCPU) &&
+	    !vspace_vm_has_kind(vm, VSPACE_KIND_VHOST) &&
+	    !vspace_has_kvm_vm(task)) {
+		pr_notice("pid %d (%s) is not a VM: no KVM VM, no vhost worker, no vCPU thread\n",
+			  vm->nr, task->comm);
+		ret = -EINVAL;
+		goto out_free;
+	}
+
+	ret = vspace_sysfs_vm_add(vm);
+	if (ret)
+		return ret;	/* the kobject's release freed vm */
+	list_add_tail(&vm->node, &vspace_vms);
+	pr_info("managing VM %d (%s)\n", vm->nr, task->comm);
+	vspace_place_all();
+	return 0;
+
+out_free:
+	vspace_vm_release(vm);
+	return ret;
+}
+
+int vspace_vm_add(pid_t nr)
+{
+	struct task_struct *task;
+	struct pid *pid;
+	int ret;
+
+	pid = find_get_pid(nr);
+	task = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
+	put_pid(pid);
+	if (!task)
+		return -ESRCH;
+
+	if (task->flags & PF_KTHREAD || task->tgid != nr) {
+		pr_notice("pid %d is %s, not a QEMU process\n", nr,
+			  task->flags & PF_KTHREAD ? "a kernel thread" :
+						     "a thread");
+		ret = -EINVAL;
+		goto out;
+	}
+
+	mutex_lock(&vspace_lock);
+	if (vspace_stopping)
+		ret = -ENODEV;
+	else if (vspace_vm_find(nr))
+		ret = -EEXIST;
+	else
+		ret = vspace_vm_add_task(task);
+	mutex_unlock(&vspace_lock);
+out:
+	put_task_struct(task);
+	return ret;
+}
+
+int vspace_vm_remove(pid_t nr)
+{
+	struct vspace_vm *vm;
+
+	mutex_lock(&vspace_lock);
+	vm = vspace_vm_find(nr);
+	if (vm)
+		vspace_vm_unlink(vm);
+	mutex_unlock(&vspace_lock);
+	if (!vm)
+		return -ENOENT;
+	pr_info("released VM %d\n", nr);
+	vspace_sysfs_vm_del(vm);
+	return 0;
+}
+
+/*
+ * The periodic part: forget VMs that exited, pick up new threads, and bind
+ * what needs binding.
+ */
+void vspace_vms_rescan(void)
+{
+	struct vspace_vm *vm, *tmp;
+	struct task_struct *task;
+	LIST_HEAD(gone);
+
+	mutex_lock(&vspace_lock);
+	list_for_each_entry_safe(vm, tmp, &vspace_vms, node) {
+		task = vspace_vm_task(vm);
+		if (!task) {
+			vspace_vm_unlink(vm);
+			list_add(&vm->node, &gone);
+			continue;
+		}
+		vspace_vm_sync(vm, task);
+		put_task_struct(task);
+	}
+	vspace_place_all();
+	mutex_unlock(&vspace_lock);
+
+	list_for_each_entry_safe(vm, tmp, &gone, node) {
+		pr_info("VM %d exited\n", vm->nr);
+		vspace_sysfs_vm_del(vm);
+	}
+}
+
+/* Whether a thread of @p is a vCPU; under rcu_read_lock(). */
+static bool vspace_shows_vcpu(struct task_struct *p)
+{
+	struct task_struct *t;
+
+	for_each_thread(p, t)
+		if (vspace_classify(t) == VSPACE_KIND_VCPU)
+			return true;
+	return false;
+}
+
+/*
+ * auto_discover: manage every process that holds a KVM VM and shows a vCPU
+ * thread (by name, or by having run guest code). Processes already managed
+ * are skipped while scanning, so a batch only ever holds new ones.
+ */
+void vspace_vms_discover(void)
+{
+	struct pid *cand[VSPACE_DISCOVER_BATCH];
+	struct task_struct *p;
+	int n = 0, i;
+
+	if (!READ_ONCE(vspace_config.auto_discover))
+		return;
+
+	mutex_lock(&vspace_lock);
+	rcu_read_lock();
+	for_each_process(p) {
+		if (p->flags & PF_KTHREAD || vspace_vm_find(p->tgid) ||
+		    !vspace_shows_vcpu(p))
+			continue;
+		cand[n++] = get_task_pid(p, PIDTYPE_TGID);
+		if (n == VSPACE_DISCOVER_BATCH)
+			break;
+	}
+	rcu_read_unlock();
+
+	for (i = 0; i < n; i++) {
+		p = get_pid_task(cand[i], PIDTYPE_TGID);
+		put_pid(cand[i]);
+		if (!p)
+			continue;
+		if (!vspace_stopping && vspace_has_kvm_vm(p))
+			vspace_vm_add_task(p);
+		put_task_struct(p);
+	}
+	mutex_unlock(&vspace_lock);
+}
+
+ssize_t vspace_vm_threads_show(struct vspace_vm *vm, char *buf)
+{
+	struct vspace_thread *t;
+	struct task_struct *task;
+	int len = 0;
+
+	mutex_lock(&vspace_lock);
+	if (vm->dead) {
+		mutex_unlock(&vspace_lock);
+		return -ENODEV;
+	}
+	list_for_each_entry(t, &vm->threads, node) {
+		task = get_pid_task(t->pid, PIDTYPE_PID);
+		if (!task)
+			continue;
+		len += sysfs_emit_at(buf, len, "%d %s %*pbl", t->tid,
+				     vspace_kind_names[t->kind],
+				     cpumask_pr_args(&task->cpus_mask));
+		put_task_struct(task);
+		if (t->narrowed)
+			len += sysfs_emit_at(buf, len, " narrowed");
+		if (t->drifts)
+			len += sysfs_emit_at(buf, len, " drifted=%u", t->drifts);
+		len += sysfs_emit_at(buf, len, "\n");
+	}
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+/* Unload: give every thread back and remove every VM. */
+void vspace_vms_uninit(void)
+{
+	struct vspace_vm *vm, *tmp;
+	LIST_HEAD(gone);
+
+	mutex_lock(&vspace_lock);
+	list_for_each_entry_safe(vm, tmp, &vspace_vms, node) {
+		vspace_vm_unlink(vm);
+		list_add(&vm->node, &gone);
+	}
+	mutex_unlock(&vspace_lock);
+
+	list_for_each_entry_safe(vm, tmp, &gone, node)
+		vspace_sysfs_vm_del(vm);
+}

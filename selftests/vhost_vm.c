@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost_vm: a process that looks like a QEMU VM to vspace, built from real
+ * kernel parts and nothing else:
+ *   -w N  N real vhost-net workers (open /dev/vhost-net, VHOST_SET_OWNER);
+ *   -k    ask for kthread workers (VHOST_SET_FORK_FROM_OWNER, 6.12.42+);
+ *   -c N  N threads named "CPU n/KVM";
+ *   -K    hold a real KVM VM (KVM_CREATE_VM on /dev/kvm);
+ *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep).
+ * It prints "ready <pid>" once everything exists, then runs until killed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include <linux/vhost.h>
+
+#ifndef VHOST_SET_FORK_FROM_OWNER
+#define VHOST_SET_FORK_FROM_OWNER _IOW(VHOST_VIRTIO, 0x84, __u8)
+#endif
+#define VHOST_FORK_OWNER_KTHREAD 0
+
+static int duty;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *vcpu(void *arg)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "CPU %ld/KVM", (long)arg);
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		long long start = now_ns();
+
+		while (duty && now_ns() - start < duty * 100000LL)
+			;
+		usleep((100 - duty) * 100);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, c, i;
+
+	while ((c = getopt(argc, argv, "w:c:kKb:")) != -1) {
+		switch (c) {
+		case 'w': workers = atoi(optarg); break;
+		case 'c': vcpus = atoi(optarg); break;
+		case 'k': kthread = 1; break;
+		case 'K': kvm = 1; break;
+		case 'b': duty = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT]\n");
+			return 2;
+		}
+	}
+
+	for (i = 0; i < workers; i++) {
+		int fd = open("/dev/vhost-net", O_RDWR);
+
+		if (fd < 0) {
+			perror("vhost_vm: /dev/vhost-net");
+			return 4;
+		}
+		if (kthread) {
+			__u8 mode = VHOST_FORK_OWNER_KTHREAD;
+
+			if (ioctl(fd, VHOST_SET_FORK_FROM_OWNER, &mode)) {
+				perror("vhost_vm: VHOST_SET_FORK_FROM_OWNER");
+				return 4;	/* this kernel has no kthread mode */
+			}
+		}
+		if (ioctl(fd, VHOST_SET_OWNER)) {
+			perror("vhost_vm: VHOST_SET_OWNER");
+			return 1;
+		}
+	}
+	if (kvm) {
+		int sys = open("/dev/kvm", O_RDWR);
+
+		if (sys < 0 || ioctl(sys, KVM_CREATE_VM, 0) < 0) {
+			perror("vhost_vm: KVM_CREATE_VM");
+			return 4;
+		}
+	}
+	for (i = 0; i < vcpus; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, vcpu, (void *)(long)i)) {
+			perror("vhost_vm: pthread_create");
+			return 1;
+		}
+	}
+	/* Let the threads name themselves before saying ready. */
+	usleep(100000);
+	printf("ready %d\n", getpid());
+	fflush(stdout);
+	for (;;)
+		pause();
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Managing VMs: vms/add binds vCPU threads to vm_cpus and vhost workers to
+ * io_cpus and leaves other threads alone; every thread gets exactly its
+ * original affinity back on vms/remove, enabled=0 and rmmod; drift is
+ * undone and counted; an exited VM's directory goes; bad input is refused.
+ *
+ * The VM is vhost_vm (next to this program): real vhost-net workers, threads
+ * named "CPU n/KVM" and optionally a real KVM VM. Every affinity is read
+ * from /proc, never from vspace.
+ */
+#include <dirent.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "vspace_test.h"
+
+#define INTERVAL_MS	100
+/* "Within two intervals", plus room for a slow TCG guest. */
+#define WAIT_MS		(2 * INTERVAL_MS + 400)
+#define MAX_THREADS	64
+
+enum { VCPU, VHOST, OTHER };
+static const char * const kind_names[] = { "vcpu", "vhost", "other" };
+
+struct th {
+	pid_t tid;
+	int kind;
+	char cpus[128];
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A status field of /proc/<tid>/status, e.g. "Cpus_allowed_list". */
+static int proc_status(pid_t tid, const char *key, char *val, size_t len)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			snprintf(val, len, "%s", line + klen + 2);
+			val[strcspn(val, "\n")] = '\0';
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static int comm_of(pid_t tid, char *comm, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", tid);
+	return vs_read_file(path, comm, len);
+}
+
+static int kind_of_comm(const char *comm, pid_t qemu)
+{
+	char vhost[32];
+
+	snprintf(vhost, sizeof(vhost), "vhost-%d", qemu);
+	if (!strncmp(comm, "CPU ", 4) && strstr(comm, "/KVM"))
+		return VCPU;
+	return strcmp(comm, vhost) ? OTHER : VHOST;
+}
+
+static int add_th(struct th *t, int n, pid_t tid, pid_t qemu)
+{
+	char comm[32];
+
+	if (n == MAX_THREADS || comm_of(tid, comm, sizeof(comm)))
+		return n;
+	t[n].tid = tid;
+	t[n].kind = kind_of_comm(comm, qemu);
+	if (proc_status(tid, "Cpus_allowed_list", t[n].cpus, sizeof(t[n].cpus)))
+		return n;
+	return n + 1;
+}
+
+/*
+ * The VM's threads as /proc shows them: its own, plus vhost kernel threads
+ * (6.1, kthread mode) named after it, which live outside its thread group.
+ */
+static int snapshot(pid_t qemu, struct th *t)
+{
+	char path[64], comm[32], vhost[32];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", qemu);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)))
+		if (atoi(d->d_name) > 0)
+			n = add_th(t, n, atoi(d->d_name), qemu);
+	closedir(dir);
+
+	snprintf(vhost, sizeof(vhost), "vhost-%d", qemu);
+	dir = opendir("/proc");
+	while (dir && (d = readdir(dir))) {
+		pid_t pid = atoi(d->d_name);
+
+		if (pid > 0 && pid != qemu && !comm_of(pid, comm, sizeof(comm)) &&
+		    !strcmp(comm, vhost))
+			n = add_th(t, n, pid, qemu);
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+static int count_kind(const struct th *t, int n, int kind)
+{
+	int i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += t[i].kind == kind;
+	return c;
+}
+
+/* Start vhost_vm with @args; its pid, or 0 with errno-like status in *rc. */
+static pid_t spawn_vm(const char *args, pid_t *child, int *rc)
+{
+	char self[PATH_MAX], cmd[PATH_MAX + 128], line[64];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fds[2], pid = 0;
+	FILE *f;
+
+	*rc = 0;
+	if (len < 0 || pipe(fds))
+		return 0;
+	self[len] = '\0';
+	snprintf(cmd, sizeof(cmd), "exec %s/vhost_vm %s", dirname(self), args);
+	*child = fork();
+	if (*child == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl("/bin/sh", "sh", "-c", cmd, NULL);
+		_exit(1);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (f && fgets(line, sizeof(line), f))
+		sscanf(line, "ready %d", &pid);
+	if (f)
+		fclose(f);
+	if (!pid) {
+		int status;
+
+		waitpid(*child, &status, 0);
+		*rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	}
+	return pid;
+}
+
+static void kill_vm(pid_t child)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+}
+
+static int vm_file(pid_t qemu, const char *file, char *buf, size_t len)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "vms/%d/%s", qemu, file);
+	return vs_read(name, buf, len);
+}
+
+static int vm_op(const char *op, pid_t pid)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%d\n", pid);
+	return vs_write(op, val);
+}
+
+FIXTURE(vms) {
+	pid_t child, qemu;
+	char enabled[8], interval[16], cpus[128];
+	struct th orig[MAX_THREADS];
+	int norig;
+};
+
+/* Start a VM from @args and record every thread's affinity. */
+static void start_vm(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(vms) *self, const char *args)
+{
+	int rc;
+
+	self->qemu = spawn_vm(args, &self->child, &rc);
+	if (!self->qemu && rc == 4)
+		SKIP(return, "vhost_vm %s: not supported on this kernel", args);
+	ASSERT_NE(0, self->qemu);
+	self->norig = snapshot(self->qemu, self->orig);
+	ASSERT_LT(0, self->norig);
+}
+
+/* Start the VM; a SKIP or failure inside ends the test here. */
+#define START_VM(args)							\
+	do {								\
+		start_vm(_metadata, self, args);			\
+		if (!self->qemu)					\
+			return;						\
+	} while (0)
+
+FIXTURE_SETUP(vms)
+{
+	VS_REQUIRE_LOADED();
+	if (access("/dev/vhost-net", R_OK | W_OK))
+		SKIP(return, "no /dev/vhost-net (modprobe vhost_net)");
+	ASSERT_EQ(0, vs_read("enabled", self->enabled, sizeof(self->enabled)));
+	ASSERT_EQ(0, vs_read("interval_ms", self->interval, sizeof(self->interval)));
+	ASSERT_EQ(0, vs_read("cpus", self->cpus, sizeof(self->cpus)));
+	ASSERT_EQ(0, vs_write("interval_ms", "100"));
+	self->child = 0;
+	self->qemu = 0;
+}
+
+FIXTURE_TEARDOWN(vms)
+{
+	if (self->qemu)
+		vm_op("vms/remove", self->qemu);
+	kill_vm(self->child);
+	if (vs_loaded()) {
+		vs_write("enabled", self->enabled);
+		vs_write("interval_ms", self->interval);
+		vs_write("cpus", self->cpus);
+	}
+}
+
+/* Each thread's /proc affinity is what its kind calls for. */
+static void expect_bound(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(vms) *self)
+{
+	char vm[128], io[128];
+	struct th now[MAX_THREADS];
+	int n, i, j;
+
+	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+	ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	n = snapshot(self->qemu, now);
+	for (i = 0; i < n; i++) {
+		const char *want = now[i].kind == VCPU ? vm :
+				   now[i].kind == VHOST ? (*io ? io : vm) : NULL;
+
+		for (j = 0; !want && j < self->norig; j++)
+			if (self->orig[j].tid == now[i].tid)
+				want = self->orig[j].cpus;
+		ASSERT_NE(NULL, want);
+		EXPECT_STREQ(want, now[i].cpus) {
+			TH_LOG("tid %d (%s) has %s, wants %s", now[i].tid,
+			       kind_names[now[i].kind], now[i].cpus, want);
+		}
+	}
+}
+
+/* Every thread has exactly the affinity it had before vspace. */
+static void expect_restored(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(vms) *self)
+{
+	char cpus[128];
+	int i;
+
+	for (i = 0; i < self->norig; i++) {
+		ASSERT_EQ(0, proc_status(self->orig[i].tid, "Cpus_allowed_list",
+					 cpus, sizeof(cpus)));
+		EXPECT_STREQ(self->orig[i].cpus, cpus) {
+			TH_LOG("tid %d (%s) not restored: %s, was %s",
+			       self->orig[i].tid, kind_names[self->orig[i].kind],
+			       cpus, self->orig[i].cpus);
+		}
+	}
+}
+
+/* vms/<pid>/threads lists each thread with its kind and real affinity. */
+static void expect_threads_file(struct __test_metadata *_metadata,
+				FIXTURE_DATA(vms) *self)
+{
+	char buf[4096], *line, *save = NULL, kind[16], cpus[128];
+	struct th now[MAX_THREADS];
+	int n, i, tid, listed = 0;
+
+	n = snapshot(self->qemu, now);
+	ASSERT_EQ(0, vm_file(self->qemu, "threads", buf, sizeof(buf)));
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		ASSERT_EQ(3, sscanf(line, "%d %15s %127s", &tid, kind, cpus));
+		for (i = 0; i < n; i++) {
+			if (now[i].tid != tid)
+				continue;
+			EXPECT_STREQ(kind_names[now[i].kind], kind);
+			EXPECT_STREQ(now[i].cpus, cpus);
+			listed++;
+		}
+	}
+	EXPECT_EQ(n, listed);
+}
+
+/* Also used by the kthread-mode variant below. */
+static void add_and_check(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(vms) *self)
+{
+	ASSERT_EQ(2, count_kind(self->orig, self->norig, VCPU));
+	ASSERT_EQ(2, count_kind(self->orig, self->norig, VHOST));
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	expect_bound(_metadata, self);
+	expect_threads_file(_metadata, self);
+}
+
+TEST_F(vms, add_binds_by_kind)
+{
+	int i;
+
+	START_VM("-w 2 -c 2");
+	add_and_check(_metadata, self);
+	EXPECT_EQ(-EEXIST, vm_op("vms/add", self->qemu));
+	/* A thread of the VM is not a VM. */
+	for (i = 0; i < self->norig; i++)
+		if (self->orig[i].kind == VCPU)
+			EXPECT_EQ(-EINVAL, vm_op("vms/add", self->orig[i].tid));
+}
+
+/* 6.12.42+ can still make vhost workers kernel threads, as 6.1 does. */
+TEST_F(vms, kthread_workers)
+{
+	char state[8];
+	struct th now[MAX_THREADS];
+	int n, i;
+
+	START_VM("-k -w 2 -c 2");
+	add_and_check(_metadata, self);
+	/* They really are kernel threads: outside the QEMU thread group. */
+	n = snapshot(self->qemu, now);
+	for (i = 0; i < n; i++) {
+		if (now[i].kind != VHOST)
+			continue;
+		ASSERT_EQ(0, proc_status(now[i].tid, "Tgid", state, sizeof(state)));
+		EXPECT_NE(self->qemu, atoi(state));
+	}
+}
+
+TEST_F(vms, restore_on_remove)
+{
+	char path[128];
+	cpu_set_t one;
+
+	/* An operator pinned a vCPU before vspace came: that is kept. */
+	START_VM("-w 1 -c 2");
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(0, sched_setaffinity(self->orig[1].tid, sizeof(one), &one));
+	self->norig = snapshot(self->qemu, self->orig);
+
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	ASSERT_EQ(0, vm_op("vms/remove", self->qemu));
+	expect_restored(_metadata, self);
+	snprintf(path, sizeof(path), VSPACE_SYSFS_DIR "/vms/%d", self->qemu);
+	EXPECT_NE(0, access(path, F_OK));
+	EXPECT_EQ(-ENOENT, vm_op("vms/remove", self->qemu));
+	self->qemu = 0;
+}
+
+TEST_F(vms, restore_on_disable)
+{
+	START_VM("-w 1 -c 2");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	expect_bound(_metadata, self);
+	ASSERT_EQ(0, vs_write("enabled", "0"));
+	expect_restored(_metadata, self);
+	/* And bound again when turned back on. */
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	expect_bound(_metadata, self);
+}
+
+TEST_F(vms, restore_on_rmmod)
+{
+	char ko[PATH_MAX];
+
+	if (vs_find_ko(ko, sizeof(ko)))
+		SKIP(return, "no vspace.ko (set VSPACE_KO)");
+	START_VM("-w 1 -c 2");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	expect_bound(_metadata, self);
+	ASSERT_EQ(0, vs_unload());
+	expect_restored(_metadata, self);
+	ASSERT_EQ(0, vs_load(ko));
+	self->qemu = 0;
+}
+
+TEST_F(vms, drift_is_undone_and_counted)
+{
+	char vm[128], drifts[32], buf[4096];
+	cpu_set_t set;
+	pid_t tid = 0;
+	long long deadline;
+	int i, cpu;
+
+	START_VM("-w 1 -c 2");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+	for (i = 0; i < self->norig && !tid; i++)
+		if (self->orig[i].kind == VCPU)
+			tid = self->orig[i].tid;
+	ASSERT_NE(0, tid);
+
+	/* Move it where vspace would never put a vCPU: outside vm_cpus. */
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		char c[8];
+
+		snprintf(c, sizeof(c), "%d", cpu);
+		if (strcmp(vm, c) && !strstr(vm, c))
+			break;
+	}
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(tid, sizeof(set), &set))
+		SKIP(return, "no CPU outside vm_cpus %s to drift to", vm);
+
+	deadline = now_ms() + WAIT_MS;
+	do {
+		usleep(20000);
+		ASSERT_EQ(0, proc_status(tid, "Cpus_allowed_list", buf, sizeof(buf)));
+	} while (strcmp(buf, vm) && now_ms() < deadline);
+	EXPECT_STREQ(vm, buf);
+	ASSERT_EQ(0, vm_file(self->qemu, "drifts", drifts, sizeof(drifts)));
+	EXPECT_EQ(1, atoi(drifts));
+	ASSERT_EQ(0, vm_file(self->qemu, "threads", buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "drifted=1"));
+}
+
+TEST_F(vms, exited_vm_is_forgotten)
+{
+	char path[128];
+	long long deadline;
+
+	START_VM("-w 2 -c 2");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	snprintf(path, sizeof(path), VSPACE_SYSFS_DIR "/vms/%d", self->qemu);
+	ASSERT_EQ(0, access(path, F_OK));
+	kill_vm(self->child);
+	self->child = 0;
+	deadline = now_ms() + WAIT_MS;
+	while (!access(path, F_OK) && now_ms() < deadline)
+		usleep(20000);
+	EXPECT_NE(0, access(path, F_OK));
+	EXPECT_EQ(-ENOENT, vm_op("vms/remove", self->qemu));
+	self->qemu = 0;
+}
+
+TEST_F(vms, auto_discover)
+{
+	char path[128], was[8];
+	long long deadline;
+
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no /dev/kvm");
+	START_VM("-K -w 1 -c 2");
+	ASSERT_EQ(0, vs_read("auto_discover", was, sizeof(was)));
+	ASSERT_EQ(0, vs_write("auto_discover", "1"));
+	snprintf(path, sizeof(path), VSPACE_SYSFS_DIR "/vms/%d", self->qemu);
+	deadline = now_ms() + WAIT_MS;
+	while (access(path, F_OK) && now_ms() < deadline)
+		usleep(20000);
+	EXPECT_EQ(0, access(path, F_OK));
+	ASSERT_EQ(0, vs_write("auto_discover", was));
+}
+
+TEST_F(vms, bad_input)
+{
+	pid_t sleeper, me = getpid();
+	char buf[32];
+	int status;
+
+	/* A process that is not a VM. */
+	sleeper = fork();
+	if (!sleeper) {
+		pause();
+		_exit(0);
+	}
+	EXPECT_EQ(-EINVAL, vm_op("vms/add", sleeper));
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, &status, 0);
+	/* Gone now: no such process. */
+	EXPECT_EQ(-ESRCH, vm_op("vms/add", sleeper));
+	EXPECT_EQ(-EINVAL, vm_op("vms/add", 2));	/* kthreadd */
+	EXPECT_EQ(-EINVAL, vm_op("vms/add", me));
+	EXPECT_EQ(-ENOENT, vm_op("vms/remove", me));
+	EXPECT_EQ(-EINVAL, vs_write("vms/add", "abc\n"));
+	EXPECT_EQ(-EINVAL, vs_write("vms/add", "-1\n"));
+	EXPECT_EQ(-EINVAL, vs_write("vms/add", "0\n"));
+	EXPECT_EQ(-EINVAL, vs_write("vms/add", "12x\n"));
+	EXPECT_EQ(-EINVAL, vs_write("vms/add", "\n"));
+	EXPECT_EQ(-EINVAL, vs_write("vms/remove", "junk\n"));
+	EXPECT_EQ(-EINVAL, vs_write("vms/add", "99999999999999999999\n"));
+	/* Reading the write-only files is refused by their mode. */
+	EXPECT_EQ(-EACCES, vs_read("vms/add", buf, sizeof(buf)));
+}
+
+VS_HARNESS_MAIN
