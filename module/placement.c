@@ -69,8 +69,13 @@ static void vspace_thread_place(struct vspace_thread *t)
 	const struct cpumask *target = vspace_target(t);
 	struct task_struct *task;
 
-	if (!target || cpumask_empty(target))
+	if (!target)
 		return;
+	/* No usable CPU left for its group (cpus offline): let it go. */
+	if (cpumask_empty(target)) {
+		vspace_thread_restore(t);
+		return;
+	}
 	task = get_pid_task(t->pid, PIDTYPE_PID);
 	if (!task)
 		return;		/* exited; the next rescan forgets it */

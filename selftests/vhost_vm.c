@@ -6,8 +6,11 @@
  *   -k    ask for kthread workers (VHOST_SET_FORK_FROM_OWNER, 6.12.42+);
  *   -c N  N threads named "CPU n/KVM";
  *   -K    hold a real KVM VM (KVM_CREATE_VM on /dev/kvm);
- *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep).
- * It prints "ready <pid>" once everything exists, then runs until killed.
+ *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep);
+ *   -d MS create the vhost workers MS ms after saying ready, as QEMU does
+ *         when the guest's driver comes up.
+ * It prints "ready <pid>" once everything (but delayed workers) exists,
+ * then runs until killed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,22 +55,9 @@ static void *vcpu(void *arg)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+static int make_workers(int workers, int kthread)
 {
-	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, c, i;
-
-	while ((c = getopt(argc, argv, "w:c:kKb:")) != -1) {
-		switch (c) {
-		case 'w': workers = atoi(optarg); break;
-		case 'c': vcpus = atoi(optarg); break;
-		case 'k': kthread = 1; break;
-		case 'K': kvm = 1; break;
-		case 'b': duty = atoi(optarg); break;
-		default:
-			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT]\n");
-			return 2;
-		}
-	}
+	int i;
 
 	for (i = 0; i < workers; i++) {
 		int fd = open("/dev/vhost-net", O_RDWR);
@@ -89,6 +79,27 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, delay = 0, c, i;
+
+	while ((c = getopt(argc, argv, "w:c:kKb:d:")) != -1) {
+		switch (c) {
+		case 'w': workers = atoi(optarg); break;
+		case 'c': vcpus = atoi(optarg); break;
+		case 'k': kthread = 1; break;
+		case 'K': kvm = 1; break;
+		case 'b': duty = atoi(optarg); break;
+		case 'd': delay = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-d MS]\n");
+			return 2;
+		}
+	}
+
 	if (kvm) {
 		int sys = open("/dev/kvm", O_RDWR);
 
@@ -105,10 +116,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (!delay) {
+		c = make_workers(workers, kthread);
+		if (c)
+			return c;
+	}
 	/* Let the threads name themselves before saying ready. */
 	usleep(100000);
 	printf("ready %d\n", getpid());
 	fflush(stdout);
+	if (delay) {
+		usleep(delay * 1000);
+		c = make_workers(workers, kthread);
+		if (c)
+			return c;
+	}
 	for (;;)
 		pause();
 }

@@ -11,8 +11,10 @@
 #include "kselftest_harness.h"
 #include "vspace_test.h"
 
+/* In restore order: the I/O bounds depend on cpus. */
 static const char * const rw_files[] = {
-	"enabled", "mode", "interval_ms", "cpus",
+	"enabled", "mode", "interval_ms", "cpus", "io_cpus_max", "io_cpus_min",
+	"auto_discover",
 };
 
 #define NR_RW ARRAY_SIZE(rw_files)
@@ -101,6 +103,13 @@ TEST_F(vspace, files_and_modes)
 		{ "mode", 0644 },
 		{ "interval_ms", 0644 },
 		{ "cpus", 0644 },
+		{ "io_cpus", 0444 },
+		{ "vm_cpus", 0444 },
+		{ "io_cpus_min", 0644 },
+		{ "io_cpus_max", 0644 },
+		{ "auto_discover", 0644 },
+		{ "vms/add", 0200 },
+		{ "vms/remove", 0200 },
 	};
 	char path[256];
 	struct stat st;
@@ -202,6 +211,81 @@ TEST_F(vspace, cpus_offline)
 	EXPECT_REJECTED("cpus", "1\n", "0-1\n");
 	ASSERT_EQ(0, vs_write_file(online, "1", 1));
 	expect_takes(_metadata, "cpus", "0-1\n", "0-1");
+}
+
+TEST_F(vspace, auto_discover)
+{
+	expect_takes(_metadata, "auto_discover", "1\n", "1");
+	expect_takes(_metadata, "auto_discover", "0\n", "0");
+	EXPECT_REJECTED("auto_discover", "\n", "2\n", "-1\n", "yes\n", "1x\n",
+			"99999999999999999999\n");
+}
+
+/* Parse a cpulist into a CPU count; -1 on junk. */
+static int cpulist_count(const char *list)
+{
+	int a, b, n = 0, used;
+
+	while (*list) {
+		if (sscanf(list, "%d%n", &a, &used) != 1)
+			return -1;
+		list += used;
+		b = a;
+		if (*list == '-') {
+			if (sscanf(list + 1, "%d%n", &b, &used) != 1)
+				return -1;
+			list += used + 1;
+		}
+		n += b - a + 1;
+		if (*list == ',')
+			list++;
+	}
+	return n;
+}
+
+/*
+ * io_cpus and vm_cpus split the usable CPUs: disjoint, the I/O group at the
+ * top end with io_cpus_min CPUs, the VM group the rest.
+ */
+TEST_F(vspace, groups_and_bounds)
+{
+	char online[256], io[256], vm[256], val[32], want[32], bad[2][32];
+	int n;
+
+	ASSERT_EQ(0, vs_online_cpus(online, sizeof(online)));
+	n = cpulist_count(online);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(0, vs_write("cpus", online));
+	if (n < 2)
+		SKIP(return, "needs 2 CPUs");
+
+	/* max first, so that min <= max holds at every step. */
+	snprintf(val, sizeof(val), "%d\n", n - 1);
+	snprintf(want, sizeof(want), "%d", n - 1);
+	expect_takes(_metadata, "io_cpus_max", val, want);
+	expect_takes(_metadata, "io_cpus_min", "1\n", "1");
+	ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+	EXPECT_EQ(1, cpulist_count(io));
+	EXPECT_EQ(n - 1, cpulist_count(vm));
+	/* The top CPU is the I/O group's. */
+	EXPECT_STREQ(strrchr(online, '-') ? strrchr(online, '-') + 1 : online, io);
+
+	expect_takes(_metadata, "io_cpus_min", "0\n", "0");
+	ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	EXPECT_STREQ("", io);
+	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+	EXPECT_STREQ(online, vm);
+
+	/* min > max, max beyond what cpus leaves room for (one VM CPU). */
+	snprintf(bad[0], sizeof(bad[0]), "%d\n", n);
+	snprintf(bad[1], sizeof(bad[1]), "%d\n", n + 100);
+	EXPECT_REJECTED("io_cpus_max", bad[0], bad[1], "-1\n", "abc\n", "\n",
+			"1.5\n", "99999999999999999999\n");
+	expect_takes(_metadata, "io_cpus_max", "1\n", "1");
+	EXPECT_REJECTED("io_cpus_min", "2\n", bad[0], "-1\n", "x\n", "\n");
+	expect_takes(_metadata, "io_cpus_min", "1\n", "1");
+	EXPECT_REJECTED("io_cpus_max", "0\n");
 }
 
 /* A zero-byte write never reaches the module; it must change nothing. */

@@ -495,6 +495,107 @@ TEST_F(vms, auto_discover)
 	ASSERT_EQ(0, vs_write("auto_discover", was));
 }
 
+/* Poll until every thread is bound as expected, or WAIT_MS passes. */
+static void wait_bound(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(vms) *self)
+{
+	long long deadline = now_ms() + WAIT_MS;
+	char vm[128], io[128];
+	struct th now[MAX_THREADS];
+	int n, i, ok;
+
+	do {
+		usleep(20000);
+		ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+		ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+		n = snapshot(self->qemu, now);
+		for (ok = 1, i = 0; i < n; i++)
+			if (now[i].kind != OTHER &&
+			    strcmp(now[i].cpus, now[i].kind == VCPU || !*io ? vm : io))
+				ok = 0;
+	} while (!ok && now_ms() < deadline);
+	expect_bound(_metadata, self);
+}
+
+/* vhost workers that start after vms/add are bound within an interval. */
+TEST_F(vms, late_threads)
+{
+	struct th now[MAX_THREADS];
+	long long deadline;
+	int n;
+
+	START_VM("-w 2 -c 2 -d 500");
+	ASSERT_EQ(0, count_kind(self->orig, self->norig, VHOST));
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	deadline = now_ms() + 5000;
+	do {
+		usleep(20000);
+		n = snapshot(self->qemu, now);
+	} while (count_kind(now, n, VHOST) < 2 && now_ms() < deadline);
+	ASSERT_EQ(2, count_kind(now, n, VHOST));
+	wait_bound(_metadata, self);
+}
+
+/* Changing cpus moves the threads to the new groups at once. */
+TEST_F(vms, cpus_change)
+{
+	char online[128], io[128];
+
+	START_VM("-w 1 -c 2");
+	ASSERT_EQ(0, vs_online_cpus(online, sizeof(online)));
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	ASSERT_EQ(0, vs_write("cpus", "0"));
+	ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	EXPECT_STREQ("", io);
+	expect_bound(_metadata, self);
+	ASSERT_EQ(0, vs_write("cpus", online));
+	expect_bound(_metadata, self);
+	ASSERT_EQ(0, vm_op("vms/remove", self->qemu));
+	expect_restored(_metadata, self);
+	self->qemu = 0;
+}
+
+/*
+ * Taking the I/O group's CPU offline folds vhost into the VM group; bringing
+ * it back restores the split; release still restores the original masks.
+ */
+TEST_F(vms, cpu_hotplug)
+{
+	const char *online1 = "/sys/devices/system/cpu/cpu1/online";
+	char state[8], io[128];
+	long long deadline;
+
+	if (vs_read_file(online1, state, sizeof(state)) || strcmp(state, "1"))
+		SKIP(return, "cpu1 cannot be taken offline here");
+	START_VM("-w 1 -c 2");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	expect_bound(_metadata, self);
+
+	ASSERT_EQ(0, vs_write_file(online1, "0", 1));
+	deadline = now_ms() + WAIT_MS;
+	do {
+		usleep(20000);
+		ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	} while (strchr(io, '1') && now_ms() < deadline);
+	EXPECT_EQ(NULL, strchr(io, '1'));
+	wait_bound(_metadata, self);
+
+	ASSERT_EQ(0, vs_write_file(online1, "1", 1));
+	deadline = now_ms() + WAIT_MS;
+	do {
+		usleep(20000);
+		ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	} while (!strchr(io, '1') && now_ms() < deadline);
+	EXPECT_NE(NULL, strchr(io, '1'));
+	wait_bound(_metadata, self);
+	ASSERT_EQ(0, vm_op("vms/remove", self->qemu));
+	expect_restored(_metadata, self);
+	self->qemu = 0;
+}
+
 TEST_F(vms, bad_input)
 {
 	pid_t sleeper, me = getpid();
