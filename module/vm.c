@@ -5,7 +5,7 @@
  * A VM is a QEMU process. Its threads are found afresh every period:
  *  - vCPU threads: named "CPU n/KVM" (QEMU with debug-threads=on), or,
  *    when unnamed, any thread of the process that has run guest code
- *    (gtime > 0);
+ *    (gtime > 0) or is inside KVM_RUN; once a vCPU, always a vCPU;
  *  - vhost workers: named "vhost-<tid>", either a vhost_task inside the
  *    process (PF_USER_WORKER, 6.4+) or a kernel thread that works on the
  *    process's mm (6.1, and the kthread mode of 6.12);
@@ -47,6 +47,20 @@ static bool vspace_comm_is_vhost(const char *comm)
 	return !strncmp(comm, "vhost-", 6);
 }
 
+/*
+ * KVM keeps a preempt notifier registered on a thread for as long as it is
+ * inside KVM_RUN (vcpu_load() to vcpu_put()), even while the vCPU halts, and
+ * nothing else in a QEMU process registers one.
+ */
+static bool vspace_in_kvm_run(struct task_struct *t)
+{
+#ifdef CONFIG_PREEMPT_NOTIFIERS
+	return READ_ONCE(t->preempt_notifiers.first);
+#else
+	return false;
+#endif
+}
+
 /* Kind of a thread of the QEMU process; under rcu_read_lock(). */
 static u8 vspace_classify(struct task_struct *t)
 {
@@ -55,7 +69,7 @@ static u8 vspace_classify(struct task_struct *t)
 	get_task_comm(comm, t);
 	if (vspace_comm_is_vhost(comm) && vspace_is_user_worker(t))
 		return VSPACE_KIND_VHOST;
-	if (vspace_comm_is_vcpu(comm) || t->gtime)
+	if (vspace_comm_is_vcpu(comm) || t->gtime || vspace_in_kvm_run(t))
 		return VSPACE_KIND_VCPU;
 	return VSPACE_KIND_OTHER;
 }
@@ -149,7 +163,12 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 	for (i = 0; i < n; i++) {
 		t = vspace_thread_find(vm, found[i].pid);
 		if (t) {
-			if (t->kind != found[i].kind) {
+			/*
+			 * A vCPU stays one: between KVM_RUN calls it may look
+			 * like any other thread for a moment.
+			 */
+			if (t->kind != found[i].kind &&
+			    t->kind != VSPACE_KIND_VCPU) {
 				vspace_thread_restore(t);
 				t->kind = found[i].kind;
 			}

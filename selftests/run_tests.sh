@@ -14,9 +14,11 @@ echo "1..$#"
 for prog in "$@"; do
 	n=$((n + 1))
 	out=$(mktemp)
+	start=$SECONDS
 	timeout "$timeout" "./$prog" >"$out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$out"
+	echo "# $prog took $((SECONDS - start)) s"
 	if [ $rc -eq 4 ] && ! grep -qE '^(not )?ok ' "$out"; then
 		echo "# ok 0 $prog # SKIP (whole program)"
 	elif [ $rc -ne 0 ] && [ $rc -ne 4 ] && ! grep -q '^not ok ' "$out"; then

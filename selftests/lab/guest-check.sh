@@ -20,7 +20,8 @@ dmesg -C
 	else
 		echo "# not ok 1 lab.insmod"
 	fi
-	VSPACE_KO=$ko ./selftests/run_tests.sh vspace_sysfs vspace_vms vspace_load
+	VSPACE_KO=$ko GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
+		./selftests/run_tests.sh vspace_sysfs vspace_vms vspace_guests.sh vspace_load
 	if rmmod vspace; then
 		echo "# ok 1 lab.rmmod"
 	else

@@ -19,6 +19,7 @@
 #   LAB_SMP       guest vCPUs (default 2)
 #   LAB_MEM       guest memory in MiB (default 2048)
 #   LAB_TIMEOUT   seconds one guest may run (default 1200)
+#   LAB_TCG_THREAD  single (default) or multi: QEMU's TCG threading
 #   LAB_CACHE     cache folder (default <top>/.cache)
 set -euo pipefail
 
@@ -28,6 +29,11 @@ CACHE=${LAB_CACHE:-$TOP/.cache}
 SMP=${LAB_SMP:-2}
 MEM=${LAB_MEM:-2048}
 TIMEOUT=${LAB_TIMEOUT:-1200}
+# Multi-threaded TCG lets one vCPU run a stale translation of kernel text
+# another vCPU has just patched (static keys, e.g. when KVM creates a VM or
+# a tracepoint gets its first probe): an "Oops: int3" in the guest that real
+# hardware never shows. Round-robin TCG has no such race.
+TCG_THREAD=${LAB_TCG_THREAD:-single}
 KERNELS=${LAB_KERNELS:-"6.1 6.12${LAB_RT:+ 6.12-rt}"}
 
 # Modules the initramfs needs to reach the 9p root; their dependencies are
@@ -185,10 +191,10 @@ boot() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	timeout --foreground -k 10 "$TIMEOUT" \
-	qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
+	qemu-system-x86_64 -accel tcg,thread="$TCG_THREAD" -cpu max -smp "$SMP" -m "$MEM" \
 		-nodefaults -display none -no-reboot -serial stdio -monitor none \
 		-kernel "$kernel" -initrd "$CACHE/build/$kver/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=4 slub_debug=F lab.kver=$kver lab.top=$TOP lab.script=$script lab.cache=$CACHE" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 slub_debug=F kvm.halt_poll_ns=0 lab.kver=$kver lab.top=$TOP lab.script=$script lab.cache=$CACHE" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$out",mount_tag=labout,security_model=none \
 		</dev/null | tee "$out/console.log" || rc=$?
@@ -211,18 +217,14 @@ prepare() {
 }
 
 # Count results of one kernel's run: leaf test lines of the kselftest
-# output, one failure per test program that died without saying why, and
-# one test for a clean dmesg.
+# output (run_tests.sh adds one for a program that died without a result),
+# and one test for a clean dmesg.
 tally() {
 	local out=$1 p f s
 	p=$(grep -cE '^# ok [0-9]+ ' "$out/ktap.log" || true)
 	s=$(grep -cE '^# ok [0-9]+ .*# SKIP' "$out/ktap.log" || true)
 	f=$(grep -cE '^# not ok [0-9]+ ' "$out/ktap.log" || true)
 	p=$((p - s))
-	# A program that failed with no failing leaf (crash, timeout, setup).
-	while read -r name; do
-		grep -qE "^# not ok" "$out/$name.log" 2>/dev/null || f=$((f + 1))
-	done < <(sed -n 's/^not ok [0-9]* selftests: vspace: \([^ ]*\).*/\1/p' "$out/ktap.log")
 	if "$LAB/dmesg-check.sh" "$out/dmesg.log"; then
 		p=$((p + 1))
 	else

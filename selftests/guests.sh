@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tiny real KVM guests for vspace's tests and demo; source this file.
+# Each guest is qemu-system-x86_64 -enable-kvm with 2 vCPUs, a virtio-net
+# NIC on a tap with vhost=on (so a real vhost-net worker), a Debian kernel
+# and a busybox initramfs that only says it is up.
+#
+#   guest_start NAME [qemu args...]   start it; prints its QEMU pid
+#   guest_wait_up NAME [SECONDS]      wait until its kernel has booted
+#   guest_wait_vcpus PID [SECONDS]    wait until KVM has run both its vCPUs
+#   guest_stop NAME
+#
+# GUEST_KERNEL: the kernel to boot (default /boot/vmlinuz-$(uname -r)).
+
+GUEST_DIR=${GUEST_DIR:-/tmp/vspace-guests}
+GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$(uname -r)}
+
+guest_initramfs() {
+	local root=$GUEST_DIR/root img=$GUEST_DIR/tiny.cpio.gz
+	[ -f "$img" ] && return 0
+	mkdir -p "$root"/{bin,proc,sys,dev}
+	cp "$(command -v busybox)" "$root/bin/busybox" || return 1
+	cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+echo "tiny guest up"
+while :; do sleep 1; done
+INIT
+	chmod 755 "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$img"
+}
+
+guest_start() {
+	local name=$1 n
+	shift
+	mkdir -p "$GUEST_DIR"
+	guest_initramfs || return 1
+	modprobe -q tun; modprobe -q vhost_net
+	n=$(ls "$GUEST_DIR" | grep -c '\.pid$')
+	qemu-system-x86_64 -enable-kvm -cpu host -smp 2 -m 128 \
+		-nodefaults -display none -no-reboot "$@" \
+		-kernel "$GUEST_KERNEL" -initrd "$GUEST_DIR/tiny.cpio.gz" \
+		-append "console=ttyS0 quiet panic=-1" \
+		-serial file:"$GUEST_DIR/$name.log" \
+		-netdev tap,id=n0,ifname=vstap$n,script=no,downscript=no,vhost=on \
+		-device virtio-net-pci,netdev=n0 \
+		-pidfile "$GUEST_DIR/$name.pid" -daemonize || return 1
+	cat "$GUEST_DIR/$name.pid"
+}
+
+guest_wait_up() {
+	local name=$1 t=${2:-120}
+	while [ "$t" -gt 0 ]; do
+		grep -q 'tiny guest up' "$GUEST_DIR/$name.log" 2>/dev/null && return 0
+		sleep 1
+		t=$((t - 1))
+	done
+	return 1
+}
+
+# Wait until KVM has run every vCPU of the guest with QEMU pid $1 at least
+# once (its debugfs record of the vCPU thread is set), up to $2 seconds.
+guest_wait_vcpus() {
+	local pid=$1 t=$((${2:-60} * 5)) n
+	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+	while [ "$t" -gt 0 ]; do
+		n=$(kvm_vcpu_tids "$pid" | grep -vcx 0)
+		[ "$n" -ge 2 ] && return 0
+		sleep 0.2
+		t=$((t - 1))
+	done
+	return 1
+}
+
+guest_stop() {
+	local pid
+	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	rm -f "$GUEST_DIR/$1.pid"
+}
+
+# Every thread that belongs to a guest: its QEMU threads, and vhost kernel
+# threads (6.1, kthread mode) named after its QEMU pid. "tid comm" per line.
+guest_threads() {
+	local pid=$1 t p comm
+	for t in /proc/"$pid"/task/*; do
+		read -r comm <"$t/comm"
+		echo "${t##*/} $comm"
+	done
+	for p in /proc/[0-9]*; do
+		read -r comm 2>/dev/null <"$p/comm" || continue
+		[ "$comm" = "vhost-$pid" ] && [ "${p##*/}" != "$pid" ] &&
+			echo "${p##*/} $comm"
+	done
+	return 0
+}
+
+cpus_allowed() {
+	local key val
+	while read -r key val; do
+		[ "$key" = Cpus_allowed_list: ] && echo "$val" && return 0
+	done <"/proc/$1/status"
+	return 1
+}
+
+# The vCPU threads KVM itself records (debugfs), independent of names.
+kvm_vcpu_tids() {
+	cat /sys/kernel/debug/kvm/"$1"-*/vcpu*/pid 2>/dev/null | sort -n
+}
