@@ -8,6 +8,7 @@
  * or writes /sys/kernel/vspace through libvspace. With --json every result,
  * and every error, is one JSON object on stdout.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -73,7 +74,8 @@ static int set(const char *file, const char *val)
 }
 
 static const char * const status_files[] = {
-	"version", "enabled", "mode", "interval_ms", "cpus",
+	"version", "enabled", "mode", "interval_ms", "cpus", "io_cpus",
+	"vm_cpus", "io_cpus_min", "io_cpus_max", "auto_discover",
 };
 
 static int cmd_status(int argc, char **argv)
@@ -131,10 +133,141 @@ static int cmd_interval(int argc, char **argv)
 	return set("interval_ms", argv[1]);
 }
 
+/* A pid argument: digits only, so junk never reaches the kernel. */
+static int parse_pid(const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	return *arg && !*end && v > 0 && v <= 0x3fffffff ? (int)v : -1;
+}
+
+static int vm_add(const char *arg)
+{
+	char val[32];
+	int pid = parse_pid(arg), ret;
+
+	if (pid < 0)
+		return fail(0, "'%s' is not a process id", arg);
+	snprintf(val, sizeof(val), "%d", pid);
+	ret = vspace_write("vms/add", val);
+	if (ret == -ESRCH)
+		return fail(0, "no process %d", pid);
+	if (ret == -EEXIST)
+		return fail(0, "VM %d is already managed", pid);
+	if (ret == -EINVAL)
+		return fail(0, "process %d is not a VM (see dmesg)", pid);
+	if (ret)
+		return fail(ret, "cannot add VM %d", pid);
+	if (json)
+		printf("{\"added\": %d}\n", pid);
+	return 0;
+}
+
+static int vm_remove(const char *arg)
+{
+	char val[32];
+	int pid = parse_pid(arg), ret;
+
+	if (pid < 0)
+		return fail(0, "'%s' is not a process id", arg);
+	snprintf(val, sizeof(val), "%d", pid);
+	ret = vspace_write("vms/remove", val);
+	if (ret == -ENOENT)
+		return fail(0, "VM %d is not managed", pid);
+	if (ret)
+		return fail(ret, "cannot remove VM %d", pid);
+	if (json)
+		printf("{\"removed\": %d}\n", pid);
+	return 0;
+}
+
+/* One VM: its threads ("tid kind cpus [flags]") and drift count. */
+static int vm_print(int pid, bool first)
+{
+	char file[64], threads[16384], drifts[32], *line, *save = NULL;
+	int ret, n = 0;
+
+	snprintf(file, sizeof(file), "vms/%d/threads", pid);
+	ret = vspace_read(file, threads, sizeof(threads));
+	snprintf(file, sizeof(file), "vms/%d/drifts", pid);
+	if (!ret)
+		ret = vspace_read(file, drifts, sizeof(drifts));
+	if (ret)
+		return ret;
+	if (json)
+		printf("%s{\"pid\": %d, \"drifts\": %s, \"threads\": [",
+		       first ? "" : ", ", pid, drifts);
+	else
+		printf("VM %d (drifts %s)\n", pid, drifts);
+	for (line = strtok_r(threads, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char kind[16], cpus[4096];
+		int tid, rest = 0;
+		const char *flags;
+
+		if (sscanf(line, "%d %15s %4095s%n", &tid, kind, cpus, &rest) != 3)
+			continue;
+		flags = line + rest + strspn(line + rest, " ");
+		if (!json) {
+			printf("  %s\n", line);
+			continue;
+		}
+		printf("%s{\"tid\": %d, \"kind\": \"%s\", \"cpus\": ",
+		       n++ ? ", " : "", tid, kind);
+		json_str(cpus);
+		printf(", \"flags\": ");
+		json_str(flags);
+		printf("}");
+	}
+	if (json)
+		printf("]}");
+	return 0;
+}
+
+static int vm_list(void)
+{
+	char path[512];
+	struct dirent *d;
+	bool first = true;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/vms", vspace_root);
+	dir = opendir(path);
+	if (!dir)
+		return fail(-errno, "cannot list %s", path);
+	if (json)
+		printf("{\"vms\": [");
+	while ((d = readdir(dir))) {
+		int pid = parse_pid(d->d_name);
+
+		/* A VM that exits while listing is simply not shown. */
+		if (pid > 0 && !vm_print(pid, first))
+			first = false;
+	}
+	closedir(dir);
+	if (json)
+		printf("]}\n");
+	return 0;
+}
+
+static int cmd_vm(int argc, char **argv)
+{
+	if (argc == 3 && geteuid() != 0)
+		return fail(0, "'vm %s' needs root", argv[1]);
+	if (argc == 3 && !strcmp(argv[1], "add"))
+		return vm_add(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "remove"))
+		return vm_remove(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "list"))
+		return vm_list();
+	return fail(0, "usage: vspacectl vm add PID | vm remove PID | vm list");
+}
+
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	int nargs;		/* arguments after the command name */
+	int nargs;		/* arguments after the command name; -1: any */
 	bool needs_root;
 	const char *usage;
 };
@@ -146,6 +279,7 @@ static const struct cmd cmds[] = {
 	{ "mode", cmd_mode, 1, true, "mode performance|energy|resource" },
 	{ "cpus", cmd_cpus, 1, true, "cpus CPULIST" },
 	{ "interval", cmd_interval, 1, true, "interval MS" },
+	{ "vm", cmd_vm, -1, false, "vm add PID | vm remove PID | vm list" },
 };
 
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -169,6 +303,10 @@ int main(int argc, char **argv)
 	const struct cmd *cmd = NULL;
 	unsigned int i;
 	int c;
+
+	/* Another tree than /sys/kernel/vspace: for tests of the tool itself. */
+	if (getenv("VSPACE_SYSFS"))
+		vspace_root = getenv("VSPACE_SYSFS");
 
 	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
 		switch (c) {
@@ -194,7 +332,7 @@ int main(int argc, char **argv)
 			cmd = &cmds[i];
 	if (!cmd)
 		return fail(0, "unknown command '%s' (try --help)", argv[0]);
-	if (argc - 1 != cmd->nargs)
+	if (cmd->nargs >= 0 && argc - 1 != cmd->nargs)
 		return fail(0, "usage: vspacectl %s", cmd->usage);
 	if (!vspace_loaded())
 		return fail(0, "vspace is not loaded (%s missing)", vspace_root);

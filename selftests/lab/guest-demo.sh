@@ -1,22 +1,63 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The README's demo, inside a lab guest: load vspace, show its sysfs tree,
-# change the mode live.
+# The README's demo, inside a lab guest: load vspace, start two tiny KVM
+# guests, show their threads before and after vspace binds them, change the
+# mode live, and give everything back.
 set -eu
 ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
+export GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER
+export PATH=$LAB_TOP/userspace:$PATH
+. selftests/guests.sh
 V=/sys/kernel/vspace
 say() { printf '\n$ %s\n' "$*"; eval "$*"; }
 
+# tid, name and allowed CPUs of every thread of a guest, as /proc says.
+show_threads() {
+	local name=$1 pid=$2 tid comm
+	echo "  $name (QEMU pid $pid): tid, thread name, Cpus_allowed_list"
+	while read -r tid comm; do
+		printf '    %-6s %-16s %s\n' "$tid" "$comm" "$(cpus_allowed "$tid")"
+	done < <(guest_threads "$pid")
+}
+
 echo "== vspace demo on $(uname -r), $(nproc) CPUs"
+modprobe kvm_amd
 say insmod "$ko"
-say 'dmesg | grep vspace'
-say "ls -l $V"
-say "grep . $V/*"
+say "grep -s . $V/* || true"
+
+echo
+echo "== two tiny KVM guests, each with 2 vCPUs and a vhost-net NIC;"
+echo "   g1 names its threads (debug-threads=on), g2 does not"
+p1=$(guest_start g1 -name g1,debug-threads=on)
+p2=$(guest_start g2)
+guest_wait_vcpus "$p1"
+guest_wait_vcpus "$p2"
+echo
+echo "== before vspace: every thread may run anywhere"
+show_threads g1 "$p1"
+show_threads g2 "$p2"
+
+say vspacectl enable
+say vspacectl vm add "$p1"
+say "echo $p2 > $V/vms/add"
+say "cat $V/io_cpus $V/vm_cpus"
+say vspacectl vm list
+echo
+echo "== after: vCPUs on vm_cpus, vhost workers on io_cpus, the rest untouched"
+show_threads g1 "$p1"
+show_threads g2 "$p2"
+
 say "echo energy > $V/mode"
 say "cat $V/mode"
-say "echo 1 > $V/cpus; echo 1 > $V/enabled"
-say "grep . $V/*"
 say "echo 5 > $V/interval_ms || true"
-say 'dmesg | tail -n 1'
+say 'dmesg | grep vspace | tail -n 1'
+
+say vspacectl disable
+echo
+echo "== disabled: every thread has its original affinity back"
+show_threads g1 "$p1"
+show_threads g2 "$p2"
 say rmmod vspace
+guest_stop g1
+guest_stop g2
