@@ -3,6 +3,7 @@
 #   make                  build module/vspace.ko and userspace/vspacectl
 #   make KDIR=...         build against another kernel's headers
 #   make lint             checkpatch --strict over module/ and include/
+#   make docs             the Documentation/ pages parse cleanly
 #   sudo make check       the test lab: real Debian kernels under QEMU
 #   sudo make demo        boot a lab guest and show vspace working
 #   sudo make install     install the module (and depmod) and vspacectl
@@ -31,6 +32,13 @@ lint:
 	@$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h
 	@echo "checkpatch: clean"
 
+# The reStructuredText pages must parse without warnings.
+docs:
+	@for f in Documentation/*.rst; do \
+		python3 -m docutils --halt=warning "$$f" /dev/null || exit 1; \
+	done
+	@echo "docs: clean"
+
 check:
 	bash selftests/lab/lab.sh check
 
@@ -54,4 +62,4 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module vspacectl selftests lint check demo install dkms-install clean
+.PHONY: all module vspacectl selftests lint docs check demo install dkms-install clean

@@ -41,7 +41,8 @@ KERNELS=${LAB_KERNELS:-"6.1 6.12${LAB_RT:+ 6.12-rt}"}
 BOOT_MODULES="virtio_pci 9pnet_virtio 9p overlay"
 
 HOST_PKGS="make gcc libc6-dev bc flex bison libelf-dev qemu-system-x86
-	   busybox-static kmod cpio xz-utils linux-source-6.12 perl"
+	   busybox-static kmod cpio xz-utils linux-source-6.12 perl
+	   python3 python3-docutils"
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
@@ -237,7 +238,7 @@ tally() {
 # tp/tf (in cmd_check) and adds a summary line.
 host_checks() {
 	local name hp=0 hf=0
-	for name in lint vspacectl; do
+	for name in lint docs vspacectl; do
 		if make -s -C "$TOP" "$name" >"$CACHE/results/host-$name.log" 2>&1; then
 			hp=$((hp + 1))
 		else
