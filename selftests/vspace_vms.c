@@ -190,6 +190,24 @@ static int vm_file(pid_t qemu, const char *file, char *buf, size_t len)
 	return vs_read(name, buf, len);
 }
 
+/* The line of vms/<qemu>/threads about @tid. */
+static int threads_line(pid_t qemu, pid_t tid, char *out, size_t len)
+{
+	char buf[8192], *line, *save = NULL;
+	int ret = vm_file(qemu, "threads", buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (atoi(line) == tid) {
+			snprintf(out, len, "%s", line);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static int vm_op(const char *op, pid_t pid)
 {
 	char val[32];
@@ -200,7 +218,7 @@ static int vm_op(const char *op, pid_t pid)
 
 FIXTURE(vms) {
 	pid_t child, qemu;
-	char enabled[8], interval[16], cpus[128];
+	char enabled[8], interval[16], cpus[128], io_min[16];
 	struct th orig[MAX_THREADS];
 	int norig;
 };
@@ -235,6 +253,7 @@ FIXTURE_SETUP(vms)
 	ASSERT_EQ(0, vs_read("enabled", self->enabled, sizeof(self->enabled)));
 	ASSERT_EQ(0, vs_read("interval_ms", self->interval, sizeof(self->interval)));
 	ASSERT_EQ(0, vs_read("cpus", self->cpus, sizeof(self->cpus)));
+	ASSERT_EQ(0, vs_read("io_cpus_min", self->io_min, sizeof(self->io_min)));
 	ASSERT_EQ(0, vs_write("interval_ms", "100"));
 	self->child = 0;
 	self->qemu = 0;
@@ -249,6 +268,7 @@ FIXTURE_TEARDOWN(vms)
 		vs_write("enabled", self->enabled);
 		vs_write("interval_ms", self->interval);
 		vs_write("cpus", self->cpus);
+		vs_write("io_cpus_min", self->io_min);
 	}
 }
 
@@ -343,6 +363,58 @@ TEST_F(vms, add_binds_by_kind)
 	for (i = 0; i < self->norig; i++)
 		if (self->orig[i].kind == VCPU)
 			EXPECT_EQ(-EINVAL, vm_op("vms/add", self->orig[i].tid));
+}
+
+/* Many VMs' worth of vhost workers at once, all bound. */
+TEST_F(vms, many_workers)
+{
+	struct th now[MAX_THREADS];
+	int n;
+
+	START_VM("-w 32 -c 4");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	n = snapshot(self->qemu, now);
+	EXPECT_EQ(32, count_kind(now, n, VHOST));
+	EXPECT_EQ(4, count_kind(now, n, VCPU));
+	expect_bound(_metadata, self);
+	expect_threads_file(_metadata, self);
+}
+
+/*
+ * A vCPU pinned with sched_setaffinity() before vspace: from 6.2 the kernel
+ * ANDs that mask into vspace's, and threads must say "narrowed" exactly when
+ * /proc shows less than vm_cpus.
+ */
+TEST_F(vms, narrowed_is_reported)
+{
+	char vm[128], cpus[128], line[256];
+	pid_t tid = 0;
+	cpu_set_t one;
+	int i;
+
+	ASSERT_EQ(0, vs_write("io_cpus_min", "0"));
+	START_VM("-w 1 -c 2");
+	for (i = 0; i < self->norig && !tid; i++)
+		if (self->orig[i].kind == VCPU)
+			tid = self->orig[i].tid;
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(0, sched_setaffinity(tid, sizeof(one), &one));
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+
+	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+	if (!strcmp(vm, "0"))
+		SKIP(return, "vm_cpus is only CPU 0");
+	ASSERT_EQ(0, proc_status(tid, "Cpus_allowed_list", cpus, sizeof(cpus)));
+	ASSERT_EQ(0, threads_line(self->qemu, tid, line, sizeof(line)));
+	TH_LOG("pinned to 0, vm_cpus %s: kernel gave %s (%s)", vm, cpus, line);
+	if (strcmp(cpus, vm)) {
+		EXPECT_NE(NULL, strstr(line, " narrowed"));
+	} else {
+		EXPECT_EQ(NULL, strstr(line, " narrowed"));
+	}
 }
 
 /* 6.12.42+ can still make vhost workers kernel threads, as 6.1 does. */
