@@ -33,4 +33,18 @@ static inline bool vspace_is_user_worker(struct task_struct *t)
 }
 #endif
 
+/*
+ * sched_switch gained prev_state, as its last argument, in 5.18. Inside a
+ * probe declared with VSPACE_SWITCH_PROTO, VSPACE_PREV_STATE is prev's state.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+#define VSPACE_SWITCH_PROTO bool preempt, struct task_struct *prev,	\
+			    struct task_struct *next, unsigned int prev_state
+#define VSPACE_PREV_STATE prev_state
+#else
+#define VSPACE_SWITCH_PROTO bool preempt, struct task_struct *prev,	\
+			    struct task_struct *next
+#define VSPACE_PREV_STATE READ_ONCE(prev->__state)
+#endif
+
 #endif /* _VSPACE_COMPAT_H */

@@ -20,9 +20,17 @@ static int __init vspace_init(void)
 	if (ret)
 		goto out_core;
 
-	ret = vspace_sysfs_init();
+	ret = vspace_stats_init();
 	if (ret)
 		goto out_placement;
+
+	ret = vspace_collect_init();
+	if (ret)
+		goto out_stats;
+
+	ret = vspace_sysfs_init();
+	if (ret)
+		goto out_collect;
 
 	ret = vspace_worker_init();
 	if (ret)
@@ -33,6 +41,10 @@ static int __init vspace_init(void)
 
 out_sysfs:
 	vspace_sysfs_uninit();
+out_collect:
+	vspace_collect_uninit();
+out_stats:
+	vspace_stats_uninit();
 out_placement:
 	vspace_placement_uninit();
 out_core:
@@ -42,13 +54,16 @@ out_core:
 
 /*
  * Stop the work first so nothing binds behind our back, then give every
- * thread its affinity back and remove the VMs, then the files.
+ * thread its affinity back and remove the VMs, then the files; the probes
+ * go after the VMs stopped counting, and wait for each other.
  */
 static void __exit vspace_exit(void)
 {
 	vspace_worker_uninit();
 	vspace_vms_uninit();
 	vspace_sysfs_uninit();
+	vspace_collect_uninit();
+	vspace_stats_uninit();
 	vspace_placement_uninit();
 	vspace_core_uninit();
 	pr_info("unloaded\n");

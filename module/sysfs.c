@@ -212,6 +212,12 @@ static ssize_t auto_discover_store(struct kobject *kobj,
 	return ret ?: count;
 }
 
+static ssize_t stats_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return vspace_stats_show(buf);
+}
+
 static struct kobj_attribute version_attr = __ATTR_RO(version);
 static struct kobj_attribute enabled_attr = __ATTR_RW(enabled);
 static struct kobj_attribute mode_attr = __ATTR_RW(mode);
@@ -222,6 +228,7 @@ static struct kobj_attribute vm_cpus_attr = __ATTR_RO(vm_cpus);
 static struct kobj_attribute io_cpus_min_attr = __ATTR_RW(io_cpus_min);
 static struct kobj_attribute io_cpus_max_attr = __ATTR_RW(io_cpus_max);
 static struct kobj_attribute auto_discover_attr = __ATTR_RW(auto_discover);
+static struct kobj_attribute stats_attr = __ATTR_RO(stats);
 
 static struct attribute *vspace_attrs[] = {
 	&version_attr.attr,
@@ -234,6 +241,7 @@ static struct attribute *vspace_attrs[] = {
 	&io_cpus_min_attr.attr,
 	&io_cpus_max_attr.attr,
 	&auto_discover_attr.attr,
+	&stats_attr.attr,
 	NULL
 };
 
@@ -316,12 +324,28 @@ static ssize_t drifts_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return len;
 }
 
+static ssize_t vm_stats_show(struct kobject *kobj,
+			     struct kobj_attribute *attr, char *buf)
+{
+	return vspace_vm_stats_show(to_vm(kobj), buf);
+}
+
+static ssize_t thread_stats_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return vspace_vm_thread_stats_show(to_vm(kobj), buf);
+}
+
 static struct kobj_attribute threads_attr = __ATTR_RO(threads);
 static struct kobj_attribute drifts_attr = __ATTR_RO(drifts);
+static struct kobj_attribute vm_stats_attr = __ATTR(stats, 0444, vm_stats_show, NULL);
+static struct kobj_attribute thread_stats_attr = __ATTR_RO(thread_stats);
 
 static struct attribute *vspace_vm_attrs[] = {
 	&threads_attr.attr,
 	&drifts_attr.attr,
+	&vm_stats_attr.attr,
+	&thread_stats_attr.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(vspace_vm);

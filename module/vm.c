@@ -171,6 +171,7 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 			    t->kind != VSPACE_KIND_VCPU) {
 				vspace_thread_restore(t);
 				t->kind = found[i].kind;
+				vspace_thread_stat_start(t);
 			}
 			t->seen = true;
 			put_pid(found[i].pid);
@@ -192,12 +193,14 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 		t->kind = found[i].kind;
 		t->seen = true;
 		list_add_tail(&t->node, &vm->threads);
+		vspace_thread_stat_start(t);
 	}
 	kfree(found);
 
 	list_for_each_entry_safe(t, tmp, &vm->threads, node) {
 		if (t->seen)
 			continue;
+		vspace_thread_stat_stop(vm, t);
 		list_del(&t->node);
 		vspace_thread_free(t);
 	}
@@ -217,6 +220,15 @@ static struct task_struct *vspace_vm_task(struct vspace_vm *vm)
 	return task;
 }
 
+/* Stop counting @vm's threads; the probes forget them. */
+static void vspace_vm_stop_stats(struct vspace_vm *vm)
+{
+	struct vspace_thread *t;
+
+	list_for_each_entry(t, &vm->threads, node)
+		vspace_thread_stat_stop(vm, t);
+}
+
 /* Give every thread back, unlink @vm; the caller deletes its directory. */
 static void vspace_vm_unlink(struct vspace_vm *vm)
 {
@@ -225,6 +237,7 @@ static void vspace_vm_unlink(struct vspace_vm *vm)
 	lockdep_assert_held(&vspace_lock);
 	list_for_each_entry(t, &vm->threads, node)
 		vspace_thread_restore(t);
+	vspace_vm_stop_stats(vm);
 	list_del(&vm->node);
 	vm->dead = true;
 }
@@ -312,6 +325,7 @@ static int vspace_vm_add_task(struct task_struct *task)
 	return 0;
 
 out_free:
+	vspace_vm_stop_stats(vm);
 	vspace_vm_release(vm);
 	return ret;
 }
@@ -387,6 +401,7 @@ void vspace_vms_rescan(void)
 		put_task_struct(task);
 	}
 	vspace_place_all();
+	vspace_stats_update();
 	mutex_unlock(&vspace_lock);
 
 	list_for_each_entry_safe(vm, tmp, &gone, node) {

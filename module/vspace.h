@@ -53,6 +53,62 @@ struct vspace_groups {
 	cpumask_var_t vm;
 };
 
+/* Run-queue wait histogram: bucket i counts waits of 2^i to 2^(i+1) ns. */
+#define VSPACE_HIST_BUCKETS	32
+
+/**
+ * struct vspace_tstat - what the scheduler probes count for one thread
+ * @hnode:       in collect.c's hash table, keyed by @task.
+ * @task:        the key; compared, dereferenced only in probes that were
+ *               handed this task by the scheduler.
+ * @dead:        the task exited (sched_process_exit); probes ignore it.
+ * @run_start:   when it last went on a CPU, 0 while off.
+ * @wait_start:  when it last became runnable, 0 while not waiting.
+ * @runtime_ns:  time on a CPU.
+ * @wait_ns:     time runnable but waiting for a CPU.
+ * @preemptions: involuntary switches (preempted, or yielded still runnable).
+ * @migrations:  moves to another CPU.
+ * @wakeups:     times woken.
+ * @hist:        wait times, log2 buckets.
+ * @rcu:         freeing after the probes are done with it.
+ *
+ * Written only by the probes (see collect.c for why each field has one
+ * writer at a time); read by the periodic work with READ_ONCE().
+ * Counters only grow: readers take differences.
+ */
+struct vspace_tstat {
+	struct hlist_node hnode;
+	struct task_struct *task;
+	bool dead;
+	u64 run_start;
+	u64 wait_start;
+	u64 runtime_ns;
+	u64 wait_ns;
+	u64 preemptions;
+	u64 migrations;
+	u64 wakeups;
+	u32 hist[VSPACE_HIST_BUCKETS];
+	struct rcu_head rcu;
+};
+
+/* Counters of a thread, a VM or a group; sums of differences. */
+struct vspace_counts {
+	u64 runtime_ns;
+	u64 wait_ns;
+	u64 preemptions;
+	u64 migrations;
+	u64 wakeups;
+};
+
+/* Per interval: the counts and the wait histogram; percentiles in ns. */
+struct vspace_sample {
+	struct vspace_counts c;
+	u32 hist[VSPACE_HIST_BUCKETS];
+	u64 waits;
+	u64 p50_ns;
+	u64 p99_ns;
+};
+
 /**
  * struct vspace_thread - one thread of a managed VM
  * @node:     in &vspace_vm.threads.
@@ -67,8 +123,13 @@ struct vspace_groups {
  * @drifts:   times something else changed its affinity while bound.
  * @orig:     its affinity before vspace first bound it; restored on release.
  * @applied:  the affinity the kernel gave it when vspace last bound it.
+ * @stat:     its probe counters (vCPU and vhost threads only), or NULL.
+ * @last:     @stat's counters at the last interval.
+ * @hist_last: @stat's histogram at the last interval.
+ * @total:    counts since vspace found it.
+ * @sample:   the last interval.
  *
- * Locking: all fields under vspace_lock.
+ * Locking: all fields under vspace_lock (@stat's counters excepted).
  */
 struct vspace_thread {
 	struct list_head node;
@@ -81,6 +142,11 @@ struct vspace_thread {
 	unsigned int drifts;
 	cpumask_var_t orig;
 	cpumask_var_t applied;
+	struct vspace_tstat *stat;
+	struct vspace_counts last;
+	u32 hist_last[VSPACE_HIST_BUCKETS];
+	struct vspace_counts total;
+	struct vspace_sample sample;
 };
 
 /**
@@ -92,6 +158,10 @@ struct vspace_thread {
  * @nr:      its number.
  * @threads: list of &struct vspace_thread.
  * @drifts:  sum of its threads' drifts, including forgotten threads.
+ * @total:   counts of its vCPU and vhost threads since added, including
+ *           threads that exited.
+ * @io_ns:   of which its vhost workers' CPU time: the I/O CPU it consumed.
+ * @sample:  the last interval, over its vCPU and vhost threads.
  * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
  *
  * Locking: all fields but @kobj under vspace_lock. The directory is removed
@@ -104,12 +174,43 @@ struct vspace_vm {
 	pid_t nr;
 	struct list_head threads;
 	unsigned long drifts;
+	struct vspace_counts total;
+	u64 io_ns;
+	struct vspace_sample sample;
 	bool dead;
+};
+
+enum vspace_group_id {
+	VSPACE_GROUP_VM,
+	VSPACE_GROUP_IO,
+	NR_VSPACE_GROUPS
+};
+
+/**
+ * struct vspace_group_stats - one group over the last interval
+ * @sample:   its managed threads (vCPU for vm, vhost for io).
+ * @util_pct: busy time of its CPUs, irq and softirq included, in percent
+ *            of their capacity.
+ */
+struct vspace_group_stats {
+	struct vspace_sample sample;
+	unsigned int util_pct;
+};
+
+/**
+ * struct vspace_stats - the last interval; under vspace_lock
+ * @interval_ns: its real length.
+ * @group:       per group.
+ */
+struct vspace_stats {
+	u64 interval_ns;
+	struct vspace_group_stats group[NR_VSPACE_GROUPS];
 };
 
 extern struct vspace_config vspace_config;
 extern struct vspace_groups vspace_groups;
 extern struct list_head vspace_vms;
+extern struct vspace_stats vspace_stats;
 extern struct mutex vspace_lock;
 extern bool vspace_stopping;
 
@@ -142,6 +243,23 @@ void vspace_groups_update(void);
 void vspace_place_all(void);
 void vspace_restore_all(void);
 void vspace_thread_restore(struct vspace_thread *t);
+
+/* collect.c: scheduler tracepoints. */
+int vspace_collect_init(void);
+void vspace_collect_uninit(void);
+struct vspace_tstat *vspace_tstat_new(struct task_struct *task);
+void vspace_tstat_put(struct vspace_tstat *s);
+u64 vspace_hist_percentile(const u32 *hist, u64 n, unsigned int pct);
+
+/* stats.c: per-interval figures of threads, VMs and groups. */
+int vspace_stats_init(void);
+void vspace_stats_uninit(void);
+void vspace_stats_update(void);
+void vspace_thread_stat_start(struct vspace_thread *t);
+void vspace_thread_stat_stop(struct vspace_vm *vm, struct vspace_thread *t);
+ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf);
+ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf);
+ssize_t vspace_stats_show(char *buf);
 
 /* worker.c: the periodic work, and CPU hotplug. */
 int vspace_worker_init(void);

@@ -33,46 +33,6 @@ struct th {
 	char cpus[128];
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* A status field of /proc/<tid>/status, e.g. "Cpus_allowed_list". */
-static int proc_status(pid_t tid, const char *key, char *val, size_t len)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	FILE *f;
-	int ret = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			snprintf(val, len, "%s", line + klen + 2);
-			val[strcspn(val, "\n")] = '\0';
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-static int comm_of(pid_t tid, char *comm, size_t len)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", tid);
-	return vs_read_file(path, comm, len);
-}
-
 static int kind_of_comm(const char *comm, pid_t qemu)
 {
 	char vhost[32];
@@ -137,83 +97,6 @@ static int count_kind(const struct th *t, int n, int kind)
 	for (i = 0; i < n; i++)
 		c += t[i].kind == kind;
 	return c;
-}
-
-/* Start vhost_vm with @args; its pid, or 0 with errno-like status in *rc. */
-static pid_t spawn_vm(const char *args, pid_t *child, int *rc)
-{
-	char self[PATH_MAX], cmd[PATH_MAX + 128], line[64];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int fds[2], pid = 0;
-	FILE *f;
-
-	*rc = 0;
-	if (len < 0 || pipe(fds))
-		return 0;
-	self[len] = '\0';
-	snprintf(cmd, sizeof(cmd), "exec %s/vhost_vm %s", dirname(self), args);
-	*child = fork();
-	if (*child == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execl("/bin/sh", "sh", "-c", cmd, NULL);
-		_exit(1);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (f && fgets(line, sizeof(line), f))
-		sscanf(line, "ready %d", &pid);
-	if (f)
-		fclose(f);
-	if (!pid) {
-		int status;
-
-		waitpid(*child, &status, 0);
-		*rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	}
-	return pid;
-}
-
-static void kill_vm(pid_t child)
-{
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-}
-
-static int vm_file(pid_t qemu, const char *file, char *buf, size_t len)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "vms/%d/%s", qemu, file);
-	return vs_read(name, buf, len);
-}
-
-/* The line of vms/<qemu>/threads about @tid. */
-static int threads_line(pid_t qemu, pid_t tid, char *out, size_t len)
-{
-	char buf[8192], *line, *save = NULL;
-	int ret = vm_file(qemu, "threads", buf, sizeof(buf));
-
-	if (ret)
-		return ret;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (atoi(line) == tid) {
-			snprintf(out, len, "%s", line);
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static int vm_op(const char *op, pid_t pid)
-{
-	char val[32];
-
-	snprintf(val, sizeof(val), "%d\n", pid);
-	return vs_write(op, val);
 }
 
 FIXTURE(vms) {

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-interval figures, made by the periodic work from the probe counters
+ * of collect.c and from the CPUs' time accounting.
+ *
+ * A thread's counters only grow; each interval takes the difference from
+ * the last one (@last, @hist_last) and adds it to the thread's, its VM's
+ * and its group's figures. Percentiles come from the interval's log2 wait
+ * histogram, so they are the middle of a power-of-two bucket: within 50%.
+ * Group utilisation is the busy time of the group's CPUs, irq and softirq
+ * included (kcpustat), over their capacity in the interval.
+ *
+ * Everything here runs under vspace_lock.
+ */
+#include <linux/kernel_stat.h>
+#include <linux/pid.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "vspace.h"
+
+struct vspace_stats vspace_stats;
+
+static const char * const vspace_group_names[NR_VSPACE_GROUPS] = {
+	[VSPACE_GROUP_VM] = "vm",
+	[VSPACE_GROUP_IO] = "io",
+};
+
+/* Busy ns of each possible CPU at the last interval. */
+static u64 *vspace_busy_last;
+static u64 vspace_last_ns;
+
+static void vspace_counts_add(struct vspace_counts *a,
+			      const struct vspace_counts *b)
+{
+	a->runtime_ns += b->runtime_ns;
+	a->wait_ns += b->wait_ns;
+	a->preemptions += b->preemptions;
+	a->migrations += b->migrations;
+	a->wakeups += b->wakeups;
+}
+
+/* Differences that can only grow; a racy read never makes one negative. */
+static u64 vspace_delta(u64 now, u64 *last)
+{
+	u64 d = now > *last ? now - *last : 0;
+
+	*last = max(now, *last);
+	return d;
+}
+
+static void vspace_sample_add(struct vspace_sample *a,
+			      const struct vspace_sample *b)
+{
+	int i;
+
+	vspace_counts_add(&a->c, &b->c);
+	for (i = 0; i < VSPACE_HIST_BUCKETS; i++)
+		a->hist[i] += b->hist[i];
+	a->waits += b->waits;
+}
+
+static void vspace_sample_finish(struct vspace_sample *s)
+{
+	s->p50_ns = vspace_hist_percentile(s->hist, s->waits, 50);
+	s->p99_ns = vspace_hist_percentile(s->hist, s->waits, 99);
+}
+
+/* The counters now, including the run in progress. */
+static void vspace_tstat_read(const struct vspace_tstat *s,
+			      struct vspace_counts *c)
+{
+	u64 start = READ_ONCE(s->run_start), now = local_clock();
+
+	c->runtime_ns = READ_ONCE(s->runtime_ns) +
+			(start && now > start ? now - start : 0);
+	c->wait_ns = READ_ONCE(s->wait_ns);
+	c->preemptions = READ_ONCE(s->preemptions);
+	c->migrations = READ_ONCE(s->migrations);
+	c->wakeups = READ_ONCE(s->wakeups);
+}
+
+/* Take what @t did since the last call into its and @vm's figures. */
+static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	struct vspace_sample *s = &t->sample;
+	struct vspace_counts now;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	vspace_tstat_read(t->stat, &now);
+	s->c.runtime_ns = vspace_delta(now.runtime_ns, &t->last.runtime_ns);
+	s->c.wait_ns = vspace_delta(now.wait_ns, &t->last.wait_ns);
+	s->c.preemptions = vspace_delta(now.preemptions, &t->last.preemptions);
+	s->c.migrations = vspace_delta(now.migrations, &t->last.migrations);
+	s->c.wakeups = vspace_delta(now.wakeups, &t->last.wakeups);
+	for (i = 0; i < VSPACE_HIST_BUCKETS; i++) {
+		u32 h = READ_ONCE(t->stat->hist[i]);
+
+		s->hist[i] = h - t->hist_last[i];
+		t->hist_last[i] = h;
+		s->waits += s->hist[i];
+	}
+	vspace_sample_finish(s);
+
+	vspace_counts_add(&t->total, &s->c);
+	vspace_counts_add(&vm->total, &s->c);
+	if (t->kind == VSPACE_KIND_VHOST)
+		vm->io_ns += s->c.runtime_ns;
+}
+
+void vspace_thread_stat_start(struct vspace_thread *t)
+{
+	struct task_struct *task;
+
+	lockdep_assert_held(&vspace_lock);
+	if (t->stat || t->kind == VSPACE_KIND_OTHER)
+		return;
+	task = get_pid_task(t->pid, PIDTYPE_PID);
+	if (!task)
+		return;
+	t->stat = vspace_tstat_new(task);
+	put_task_struct(task);
+	if (t->stat)
+		vspace_tstat_read(t->stat, &t->last);
+}
+
+/* Stop counting @t; what it did since the last interval still counts. */
+void vspace_thread_stat_stop(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	lockdep_assert_held(&vspace_lock);
+	if (!t->stat)
+		return;
+	vspace_thread_fold(vm, t);
+	vspace_tstat_put(t->stat);
+	t->stat = NULL;
+}
+
+static u64 vspace_cpu_busy(int cpu)
+{
+	struct kernel_cpustat kcs;
+	u64 *c = kcs.cpustat;
+
+	/* Guest time is part of user time already. */
+	kcpustat_cpu_fetch(&kcs, cpu);
+	return c[CPUTIME_USER] + c[CPUTIME_NICE] + c[CPUTIME_SYSTEM] +
+	       c[CPUTIME_IRQ] + c[CPUTIME_SOFTIRQ] + c[CPUTIME_STEAL];
+}
+
+static void vspace_groups_util(u64 interval)
+{
+	const struct cpumask *masks[NR_VSPACE_GROUPS] = {
+		[VSPACE_GROUP_VM] = vspace_groups.vm,
+		[VSPACE_GROUP_IO] = vspace_groups.io,
+	};
+	u64 busy[NR_VSPACE_GROUPS] = { 0 };
+	int cpu, g;
+
+	for_each_online_cpu(cpu) {
+		u64 d = vspace_delta(vspace_cpu_busy(cpu), &vspace_busy_last[cpu]);
+
+		for (g = 0; g < NR_VSPACE_GROUPS; g++)
+			if (cpumask_test_cpu(cpu, masks[g]))
+				busy[g] += d;
+	}
+	for (g = 0; g < NR_VSPACE_GROUPS; g++) {
+		u64 cap = interval * cpumask_weight(masks[g]);
+
+		vspace_stats.group[g].util_pct =
+			cap ? min_t(u64, div64_u64(busy[g] * 100, cap), 100) : 0;
+	}
+}
+
+void vspace_stats_update(void)
+{
+	struct vspace_thread *t;
+	struct vspace_vm *vm;
+	u64 now = ktime_get_ns();
+	int g;
+
+	lockdep_assert_held(&vspace_lock);
+	vspace_stats.interval_ns = now - vspace_last_ns;
+	vspace_last_ns = now;
+	for (g = 0; g < NR_VSPACE_GROUPS; g++)
+		memset(&vspace_stats.group[g].sample, 0,
+		       sizeof(vspace_stats.group[g].sample));
+
+	list_for_each_entry(vm, &vspace_vms, node) {
+		memset(&vm->sample, 0, sizeof(vm->sample));
+		list_for_each_entry(t, &vm->threads, node) {
+			if (!t->stat)
+				continue;
+			vspace_thread_fold(vm, t);
+			g = t->kind == VSPACE_KIND_VHOST ? VSPACE_GROUP_IO :
+							   VSPACE_GROUP_VM;
+			vspace_sample_add(&vm->sample, &t->sample);
+			vspace_sample_add(&vspace_stats.group[g].sample,
+					  &t->sample);
+		}
+		vspace_sample_finish(&vm->sample);
+	}
+	for (g = 0; g < NR_VSPACE_GROUPS; g++)
+		vspace_sample_finish(&vspace_stats.group[g].sample);
+	vspace_groups_util(vspace_stats.interval_ns);
+}
+
+/* @d per second over the last interval. */
+static u64 vspace_per_s(u64 d)
+{
+	return vspace_stats.interval_ns ?
+	       div64_u64(d * NSEC_PER_SEC, vspace_stats.interval_ns) : 0;
+}
+
+ssize_t vspace_stats_show(char *buf)
+{
+	int len = 0, g;
+
+	mutex_lock(&vspace_lock);
+	len += sysfs_emit_at(buf, len, "interval_ns %llu\n",
+			     vspace_stats.interval_ns);
+	for (g = 0; g < NR_VSPACE_GROUPS; g++) {
+		const struct vspace_group_stats *gs = &vspace_stats.group[g];
+		const char *n = vspace_group_names[g];
+
+		len += sysfs_emit_at(buf, len,
+				     "%s_util_pct %u\n%s_p50_wait_ns %llu\n%s_p99_wait_ns %llu\n%s_preemptions_per_s %llu\n%s_migrations_per_s %llu\n%s_wakeups_per_s %llu\n",
+				     n, gs->util_pct, n, gs->sample.p50_ns,
+				     n, gs->sample.p99_ns,
+				     n, vspace_per_s(gs->sample.c.preemptions),
+				     n, vspace_per_s(gs->sample.c.migrations),
+				     n, vspace_per_s(gs->sample.c.wakeups));
+	}
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
+{
+	ssize_t len;
+
+	mutex_lock(&vspace_lock);
+	if (vm->dead) {
+		mutex_unlock(&vspace_lock);
+		return -ENODEV;
+	}
+	len = sysfs_emit(buf,
+			 "runtime_ns %llu\nwait_ns %llu\npreemptions %llu\nmigrations %llu\nwakeups %llu\nio_cpu_ns %llu\np50_wait_ns %llu\np99_wait_ns %llu\n",
+			 vm->total.runtime_ns, vm->total.wait_ns,
+			 vm->total.preemptions, vm->total.migrations,
+			 vm->total.wakeups, vm->io_ns, vm->sample.p50_ns,
+			 vm->sample.p99_ns);
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+/*
+ * One line per counted thread: totals up to this moment (not the last
+ * interval), so they can be compared with /proc at any time.
+ */
+ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf)
+{
+	static const char * const cols[] = {
+		"tid", "kind", "runtime_ns", "wait_ns", "preemptions",
+		"migrations", "wakeups", "p50_wait_ns", "p99_wait_ns",
+	};
+	struct vspace_thread *t;
+	unsigned int i;
+	int len;
+
+	mutex_lock(&vspace_lock);
+	if (vm->dead) {
+		mutex_unlock(&vspace_lock);
+		return -ENODEV;
+	}
+	len = sysfs_emit(buf, "#");
+	for (i = 0; i < ARRAY_SIZE(cols); i++)
+		len += sysfs_emit_at(buf, len, " %s", cols[i]);
+	len += sysfs_emit_at(buf, len, "\n");
+	list_for_each_entry(t, &vm->threads, node) {
+		struct vspace_counts now, c = t->total;
+
+		if (!t->stat)
+			continue;
+		vspace_tstat_read(t->stat, &now);
+		c.runtime_ns += now.runtime_ns - min(now.runtime_ns, t->last.runtime_ns);
+		c.wait_ns += now.wait_ns - min(now.wait_ns, t->last.wait_ns);
+		c.preemptions += now.preemptions - min(now.preemptions, t->last.preemptions);
+		c.migrations += now.migrations - min(now.migrations, t->last.migrations);
+		c.wakeups += now.wakeups - min(now.wakeups, t->last.wakeups);
+		len += sysfs_emit_at(buf, len,
+				     "%d %s %llu %llu %llu %llu %llu %llu %llu\n",
+				     t->tid, vspace_kind_names[t->kind],
+				     c.runtime_ns, c.wait_ns, c.preemptions,
+				     c.migrations, c.wakeups, t->sample.p50_ns,
+				     t->sample.p99_ns);
+	}
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+int vspace_stats_init(void)
+{
+	vspace_busy_last = kcalloc(nr_cpu_ids, sizeof(*vspace_busy_last),
+				   GFP_KERNEL);
+	if (!vspace_busy_last)
+		return -ENOMEM;
+	vspace_last_ns = ktime_get_ns();
+	return 0;
+}
+
+void vspace_stats_uninit(void)
+{
+	kfree(vspace_busy_last);
+}

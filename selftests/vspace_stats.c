@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What vspace measures, checked against the kernel's own accounting:
+ *  - per thread, involuntary preemptions and migrations within 5% of
+ *    /proc/<tid>/sched (nr_involuntary_switches, se.nr_migrations) and
+ *    run-queue wait within 5% of /proc/<tid>/schedstat, over a run with
+ *    real contention (vCPU threads with a duty cycle beside CPU hogs);
+ *  - a CPU hog placed on a bound vCPU's CPU raises its p99 wait, and
+ *    taking it away lowers it again.
+ */
+#include <dirent.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "kselftest_harness.h"
+#include "vspace_test.h"
+
+struct tcounts {
+	long long preempt, migr, wait_ns, wakeups, p99_ns;
+};
+
+/* A "key : value" line of /proc/<tid>/sched. */
+static long long proc_sched(pid_t tid, const char *key)
+{
+	char path[64], line[256];
+	long long v = -1;
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/sched", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && (line[klen] == ' ' || line[klen] == ':'))
+			sscanf(strchr(line, ':') + 1, "%lld", &v);
+	fclose(f);
+	return v;
+}
+
+/* The kernel's counts for @tid. */
+static int kernel_counts(pid_t tid, struct tcounts *c)
+{
+	char path[64], buf[128];
+	long long run, delay;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
+	if (vs_read_file(path, buf, sizeof(buf)) ||
+	    sscanf(buf, "%lld %lld", &run, &delay) != 2)
+		return -1;
+	c->wait_ns = delay;
+	c->preempt = proc_sched(tid, "nr_involuntary_switches");
+	c->migr = proc_sched(tid, "se.nr_migrations");
+	return c->preempt < 0 || c->migr < 0 ? -1 : 0;
+}
+
+/* vspace's counts for @tid, from vms/<qemu>/thread_stats. */
+static int vspace_counts(pid_t qemu, pid_t tid, struct tcounts *c)
+{
+	char buf[8192], *line, *save = NULL, kind[16];
+	long long runtime, p50;
+	int t;
+
+	if (vm_file(qemu, "thread_stats", buf, sizeof(buf)))
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%d %15s %lld %lld %lld %lld %lld %lld %lld", &t,
+			   kind, &runtime, &c->wait_ns, &c->preempt, &c->migr,
+			   &c->wakeups, &p50, &c->p99_ns) == 9 && t == tid)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Move @tid between CPU 0 and 1 every 100 ms: real migrations. Not faster:
+ * the kernel stops its wait clock while a queued task moves between
+ * runqueues and vspace does not, so many moves under TCG's slow IPIs would
+ * show that difference rather than measurement error.
+ */
+static pid_t spawn_flipper(pid_t tid)
+{
+	pid_t pid = fork();
+	cpu_set_t set;
+	int i;
+
+	if (pid == 0) {
+		for (i = 0;; i++) {
+			CPU_ZERO(&set);
+			CPU_SET(i & 1, &set);
+			sched_setaffinity(tid, sizeof(set), &set);
+			usleep(100000);
+		}
+	}
+	return pid;
+}
+
+static pid_t spawn_hog(int cpu)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (cpu >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		for (;;)
+			;
+	}
+	return pid;
+}
+
+FIXTURE(stats) {
+	pid_t child, qemu, hogs[2];
+	char enabled[8];
+};
+
+FIXTURE_SETUP(stats)
+{
+	VS_REQUIRE_LOADED();
+	if (access("/dev/vhost-net", R_OK | W_OK))
+		SKIP(return, "no /dev/vhost-net (modprobe vhost_net)");
+	ASSERT_EQ(0, vs_read("enabled", self->enabled, sizeof(self->enabled)));
+	ASSERT_EQ(0, vs_write("interval_ms", "100"));
+	self->hogs[0] = self->hogs[1] = 0;
+	self->child = self->qemu = 0;
+}
+
+/* Start the VM for a test: vhost_vm with @args. */
+#define START_VM(args)							\
+	do {								\
+		int rc_;						\
+									\
+		self->qemu = spawn_vm(args, &self->child, &rc_);	\
+		ASSERT_NE(0, self->qemu);				\
+	} while (0)
+
+FIXTURE_TEARDOWN(stats)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		kill_vm(self->hogs[i]);
+	if (self->qemu)
+		vm_op("vms/remove", self->qemu);
+	kill_vm(self->child);
+	vs_write("enabled", self->enabled);
+}
+
+/* |got - want| is within 5% of want, or within @slack. */
+static int within_5pct(long long want, long long got, long long slack)
+{
+	long long d = llabs(got - want);
+
+	return d <= slack || d * 100 <= llabs(want) * 5;
+}
+
+#define EXPECT_WITHIN_5PCT(want, got, slack, what)			\
+	EXPECT_TRUE(within_5pct(want, got, slack)) {			\
+		TH_LOG("%s: vspace %lld, kernel %lld", what, got, want); \
+	}
+
+TEST_F(stats, contention_matches_kernel)
+{
+	struct tcounts k0[2], k1[2], v0[2], v1[2];
+	char comm[32], path[64];
+	pid_t tids[2];
+	int n = 0, i;
+	DIR *dir;
+	struct dirent *d;
+
+	/*
+	 * Unbound, beside a hog: preempted and waiting. One vCPU is moved
+	 * between CPUs by another process, so that it migrates too.
+	 */
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 CPUs");
+	START_VM("-w 1 -c 2 -b 50");
+	ASSERT_EQ(0, vs_write("enabled", "0"));
+	self->hogs[0] = spawn_hog(-1);
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+
+	snprintf(path, sizeof(path), "/proc/%d/task", self->qemu);
+	dir = opendir(path);
+	ASSERT_NE(NULL, dir);
+	while ((d = readdir(dir)) && n < 2)
+		if (atoi(d->d_name) > 0 && !comm_of(atoi(d->d_name), comm, sizeof(comm)) &&
+		    !strncmp(comm, "CPU ", 4))
+			tids[n++] = atoi(d->d_name);
+	closedir(dir);
+	ASSERT_EQ(2, n);
+	self->hogs[1] = spawn_flipper(tids[0]);
+	usleep(100000);
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, kernel_counts(tids[i], &k0[i]));
+		ASSERT_EQ(0, vspace_counts(self->qemu, tids[i], &v0[i]));
+	}
+	sleep(3);
+	for (i = n - 1; i >= 0; i--) {
+		ASSERT_EQ(0, vspace_counts(self->qemu, tids[i], &v1[i]));
+		ASSERT_EQ(0, kernel_counts(tids[i], &k1[i]));
+	}
+
+	for (i = 0; i < n; i++) {
+		long long kp = k1[i].preempt - k0[i].preempt;
+		long long vp = v1[i].preempt - v0[i].preempt;
+		long long km = k1[i].migr - k0[i].migr;
+		long long vm = v1[i].migr - v0[i].migr;
+		long long kw = k1[i].wait_ns - k0[i].wait_ns;
+		long long vw = v1[i].wait_ns - v0[i].wait_ns;
+
+		TH_LOG("tid %d: preemptions %lld/%lld migrations %lld/%lld wait %lld/%lld us (vspace/kernel)",
+		       tids[i], vp, kp, vm, km, vw / 1000, kw / 1000);
+		/* Real contention, or the comparison means nothing. */
+		ASSERT_LE(50, kp);
+		ASSERT_LE(1000000, kw);
+		if (i == 0)
+			ASSERT_LE(20, km);
+		EXPECT_WITHIN_5PCT(kp, vp, 2, "preemptions");
+		EXPECT_WITHIN_5PCT(km, vm, 2, "migrations");
+		EXPECT_WITHIN_5PCT(kw, vw, 200000, "wait_ns");
+	}
+}
+
+/* The median over @n intervals of the VM's p99 wait, in ns. */
+static long long p99_median(pid_t qemu, int n)
+{
+	long long v[16], tmp;
+	char buf[1024], *p;
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		usleep(110000);
+		v[i] = -1;
+		if (!vm_file(qemu, "stats", buf, sizeof(buf)) &&
+		    (p = strstr(buf, "p99_wait_ns ")))
+			v[i] = atoll(p + 12);
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (v[j] < v[i]) {
+				tmp = v[i];
+				v[i] = v[j];
+				v[j] = tmp;
+			}
+	return v[n / 2];
+}
+
+TEST_F(stats, hog_raises_p99_wait)
+{
+	char vm[64];
+	long long before, with, after;
+	int cpu;
+
+	/*
+	 * One vCPU alone on its CPU hardly waits. Beside two hogs it gets a
+	 * third of the CPU while it wants more, so it must wait, on CFS (6.1)
+	 * as on EEVDF (6.12).
+	 */
+	START_VM("-w 1 -c 1 -b 60");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+	cpu = atoi(vm);
+
+	before = p99_median(self->qemu, 9);
+	self->hogs[0] = spawn_hog(cpu);
+	self->hogs[1] = spawn_hog(cpu);
+	with = p99_median(self->qemu, 9);
+	kill_vm(self->hogs[0]);
+	kill_vm(self->hogs[1]);
+	self->hogs[0] = self->hogs[1] = 0;
+	after = p99_median(self->qemu, 9);
+	TH_LOG("VM p99 wait on CPU %d: %lld us, with hogs %lld us, after %lld us",
+	       cpu, before / 1000, with / 1000, after / 1000);
+	EXPECT_GT(with, 2 * before);
+	EXPECT_GT(with, 2 * after);
+}
+
+VS_HARNESS_MAIN
