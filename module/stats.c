@@ -20,6 +20,9 @@
 
 #include "vspace.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 struct vspace_stats vspace_stats;
 
 static const char * const vspace_group_names[NR_VSPACE_GROUPS] = {
@@ -106,8 +109,10 @@ static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 
 	vspace_counts_add(&t->total, &s->c);
 	vspace_counts_add(&vm->total, &s->c);
-	if (t->kind == VSPACE_KIND_VHOST)
+	if (t->kind == VSPACE_KIND_VHOST) {
 		vm->io_ns += s->c.runtime_ns;
+		vm->io_sample_ns += s->c.runtime_ns;
+	}
 }
 
 void vspace_thread_stat_start(struct vspace_thread *t)
@@ -188,6 +193,7 @@ void vspace_stats_update(void)
 
 	list_for_each_entry(vm, &vspace_vms, node) {
 		memset(&vm->sample, 0, sizeof(vm->sample));
+		vm->io_sample_ns = 0;
 		list_for_each_entry(t, &vm->threads, node) {
 			if (!t->stat)
 				continue;
@@ -199,10 +205,24 @@ void vspace_stats_update(void)
 					  &t->sample);
 		}
 		vspace_sample_finish(&vm->sample);
+		trace_vm_sample(vm->nr, vm->sample.c.runtime_ns,
+				vm->io_sample_ns, vm->sample.c.wait_ns,
+				vm->sample.p99_ns, vm->sample.c.preemptions,
+				vm->sample.c.migrations);
 	}
 	for (g = 0; g < NR_VSPACE_GROUPS; g++)
 		vspace_sample_finish(&vspace_stats.group[g].sample);
 	vspace_groups_util(vspace_stats.interval_ns);
+	for (g = 0; g < NR_VSPACE_GROUPS; g++) {
+		const struct vspace_group_stats *gs = &vspace_stats.group[g];
+
+		trace_sample(g, cpumask_weight(g == VSPACE_GROUP_IO ?
+					       vspace_groups.io :
+					       vspace_groups.vm),
+			     gs->util_pct, gs->sample.p99_ns,
+			     gs->sample.c.preemptions, gs->sample.c.migrations,
+			     vspace_stats.interval_ns);
+	}
 }
 
 /* @d per second over the last interval. */

@@ -161,6 +161,7 @@ struct vspace_thread {
  * @total:   counts of its vCPU and vhost threads since added, including
  *           threads that exited.
  * @io_ns:   of which its vhost workers' CPU time: the I/O CPU it consumed.
+ * @io_sample_ns: the same, in the last interval.
  * @sample:  the last interval, over its vCPU and vhost threads.
  * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
  *
@@ -176,6 +177,7 @@ struct vspace_vm {
 	unsigned long drifts;
 	struct vspace_counts total;
 	u64 io_ns;
+	u64 io_sample_ns;
 	struct vspace_sample sample;
 	bool dead;
 };

@@ -282,4 +282,84 @@ TEST_F(stats, hog_raises_p99_wait)
 	EXPECT_GT(with, 2 * after);
 }
 
+/*
+ * rmmod while the probes fire hard (busy vCPUs beside hogs, every
+ * interval binding and counting): it must go cleanly (dmesg is checked by
+ * the lab) and leave every thread where it was.
+ */
+TEST_F(stats, unload_under_load)
+{
+	char ko[PATH_MAX], cpus[128];
+
+	if (vs_find_ko(ko, sizeof(ko)))
+		SKIP(return, "no vspace.ko (set VSPACE_KO)");
+	START_VM("-w 4 -c 2 -b 80");
+	self->hogs[0] = spawn_hog(-1);
+	self->hogs[1] = spawn_hog(-1);
+	ASSERT_EQ(0, vs_write("interval_ms", "10"));
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	usleep(500000);
+	ASSERT_EQ(0, vs_unload());
+	EXPECT_FALSE(vs_loaded());
+	/* The main thread was never bound: still on every CPU it had. */
+	ASSERT_EQ(0, proc_status(self->qemu, "Cpus_allowed_list", cpus,
+				 sizeof(cpus)));
+	ASSERT_EQ(0, vs_load(ko));
+	self->qemu = 0;
+}
+
+/* Write @val to a tracefs file under /sys/kernel/tracing. */
+static int tracefs_write(const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	return vs_write_file(path, val, strlen(val));
+}
+
+/*
+ * vspace:sample fires for each group and vspace:vm_sample for each VM every
+ * interval, with what vspace sees; perf and bpftrace read the same events.
+ */
+TEST_F(stats, trace_events)
+{
+	char buf[65536], want[64], *p;
+	int vm_lines = 0, io_lines = 0, vm_samples = 0;
+	ssize_t n;
+	int fd;
+
+	if (access("/sys/kernel/tracing/events/vspace", F_OK))
+		SKIP(return, "no tracefs at /sys/kernel/tracing");
+	START_VM("-w 1 -c 1 -b 30");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+	ASSERT_EQ(0, tracefs_write("events/vspace/enable", "1"));
+	usleep(1000000);
+	ASSERT_EQ(0, tracefs_write("events/vspace/enable", "0"));
+
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "vm_sample: pid=%d ", self->qemu);
+	for (p = buf; (p = strstr(p, "sample: ")); p++) {
+		vm_lines += !strncmp(p, "sample: group=vm cpus=", 22);
+		io_lines += !strncmp(p, "sample: group=io cpus=", 22);
+	}
+	for (p = buf; (p = strstr(p, want)); p++)
+		vm_samples++;
+	/* 1 s at 100 ms: about 10 intervals; allow a slow guest. */
+	TH_LOG("%d vm, %d io group samples, %d VM samples", vm_lines,
+	       io_lines, vm_samples);
+	/* Tracing may stop between the events of one interval: +-1. */
+	EXPECT_LE(5, vm_lines);
+	EXPECT_GE(1, abs(vm_lines - io_lines));
+	EXPECT_GE(1, abs(vm_lines - vm_samples));
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+}
+
 VS_HARNESS_MAIN

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vspace's own trace events, so perf and bpftrace users can watch it:
+ *   vspace:sample     each group, each interval
+ *   vspace:vm_sample  each managed VM, each interval
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM vspace
+
+#if !defined(_VSPACE_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _VSPACE_TRACE_H
+
+#include <linux/tracepoint.h>
+
+TRACE_EVENT(sample,
+	    TP_PROTO(int group, unsigned int cpus, unsigned int util_pct,
+		     u64 p99_wait_ns, u64 preemptions, u64 migrations,
+		     u64 interval_ns),
+	    TP_ARGS(group, cpus, util_pct, p99_wait_ns, preemptions,
+		    migrations, interval_ns),
+	    TP_STRUCT__entry(__field(int, group)
+			     __field(unsigned int, cpus)
+			     __field(unsigned int, util_pct)
+			     __field(u64, p99_wait_ns)
+			     __field(u64, preemptions)
+			     __field(u64, migrations)
+			     __field(u64, interval_ns)),
+	    TP_fast_assign(__entry->group = group;
+			   __entry->cpus = cpus;
+			   __entry->util_pct = util_pct;
+			   __entry->p99_wait_ns = p99_wait_ns;
+			   __entry->preemptions = preemptions;
+			   __entry->migrations = migrations;
+			   __entry->interval_ns = interval_ns;),
+	    TP_printk("group=%s cpus=%u util_pct=%u p99_wait_ns=%llu preemptions=%llu migrations=%llu interval_ns=%llu",
+		      __print_symbolic(__entry->group, { 0, "vm" }, { 1, "io" }),
+		      __entry->cpus, __entry->util_pct, __entry->p99_wait_ns,
+		      __entry->preemptions, __entry->migrations,
+		      __entry->interval_ns)
+);
+
+TRACE_EVENT(vm_sample,
+	    TP_PROTO(int pid, u64 runtime_ns, u64 io_runtime_ns,
+		     u64 wait_ns, u64 p99_wait_ns, u64 preemptions,
+		     u64 migrations),
+	    TP_ARGS(pid, runtime_ns, io_runtime_ns, wait_ns, p99_wait_ns,
+		    preemptions, migrations),
+	    TP_STRUCT__entry(__field(int, pid)
+			     __field(u64, runtime_ns)
+			     __field(u64, io_runtime_ns)
+			     __field(u64, wait_ns)
+			     __field(u64, p99_wait_ns)
+			     __field(u64, preemptions)
+			     __field(u64, migrations)),
+	    TP_fast_assign(__entry->pid = pid;
+			   __entry->runtime_ns = runtime_ns;
+			   __entry->io_runtime_ns = io_runtime_ns;
+			   __entry->wait_ns = wait_ns;
+			   __entry->p99_wait_ns = p99_wait_ns;
+			   __entry->preemptions = preemptions;
+			   __entry->migrations = migrations;),
+	    TP_printk("pid=%d runtime_ns=%llu io_runtime_ns=%llu wait_ns=%llu p99_wait_ns=%llu preemptions=%llu migrations=%llu",
+		      __entry->pid, __entry->runtime_ns,
+		      __entry->io_runtime_ns, __entry->wait_ns,
+		      __entry->p99_wait_ns, __entry->preemptions,
+		      __entry->migrations)
+);
+
+#endif /* _VSPACE_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>
