@@ -16,6 +16,16 @@
  *    lock too, so it is serialised with switching;
  *  - migrations: set_task_cpu() runs for one task at a time.
  *
+ *  - packets: a vhost worker counts its own, in its own context (vhost
+ *    runs tun's sendmsg and recvmsg in the worker thread).
+ *
+ * Packets: guest->host frames enter the host through netif_receive_skb()
+ * on the tap (net:netif_receive_skb_entry), host->guest frames are copied
+ * out of the tap into the guest's buffers (skb:skb_copy_datagram_iovec);
+ * both run in the vhost worker. Those tracepoints fire system-wide, so
+ * sched_switch keeps a per-CPU flag "a managed vhost worker is running
+ * here" and the net probes return at once when it is clear.
+ *
  * A task's memory outlives sched_process_exit by an RCU grace period; the
  * exit probe marks its entry dead first, so a new task at the same address
  * is never counted. The periodic work unhashes dead and released entries
@@ -23,15 +33,22 @@
  */
 #include <linux/hashtable.h>
 #include <linux/log2.h>
+#include <linux/netdevice.h>
+#include <net/rtnetlink.h>
+#include <linux/skbuff.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/tracepoint.h>
+#include <trace/events/net.h>
 #include <trace/events/sched.h>
+#include <trace/events/skb.h>
 
 #include "vspace.h"
 
 static DEFINE_HASHTABLE(vspace_thash, 10);
+/* A managed vhost worker may be running on this CPU (a hint: see above). */
+static DEFINE_PER_CPU(bool, vspace_vhost_running);
 /* Entries in vspace_thash; probes return at once while it is 0. */
 static atomic_t vspace_nr_tstats = ATOMIC_INIT(0);
 
@@ -85,6 +102,7 @@ static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
 		WRITE_ONCE(s->wait_start, 0);
 		s->run_start = now;
 	}
+	this_cpu_write(vspace_vhost_running, s && s->vhost);
 }
 
 static void vspace_probe_wakeup(void *data, struct task_struct *p)
@@ -131,6 +149,52 @@ static void vspace_probe_exit(void *data, struct task_struct *p)
 		WRITE_ONCE(s->dead, true);
 }
 
+static bool vspace_dev_is_tun(const struct net_device *dev)
+{
+	return dev && dev->rtnl_link_ops &&
+	       !strcmp(dev->rtnl_link_ops->kind, "tun");
+}
+
+/* The running vhost worker's entry, if @skb is on one of its taps. */
+static struct vspace_tstat *vspace_vhost_skb(const struct sk_buff *skb)
+{
+	struct vspace_tstat *s;
+
+	if (!atomic_read(&vspace_nr_tstats) ||
+	    !this_cpu_read(vspace_vhost_running) ||
+	    !vspace_dev_is_tun(skb->dev))
+		return NULL;
+	s = vspace_tstat_find(current);
+	return s && s->vhost ? s : NULL;
+}
+
+/* Guest to host: the worker hands a frame from the guest to the tap. */
+static void vspace_probe_tx(void *data, const struct sk_buff *skb)
+{
+	struct vspace_tstat *s = vspace_vhost_skb(skb);
+	unsigned int len;
+
+	if (!s)
+		return;
+	/* The tap counts the whole frame; the Ethernet header is pulled. */
+	len = skb->len;
+	if (skb_mac_header_was_set(skb))
+		len += skb->data - skb_mac_header(skb);
+	WRITE_ONCE(s->tx_packets, s->tx_packets + 1);
+	WRITE_ONCE(s->tx_bytes, s->tx_bytes + len);
+}
+
+/* Host to guest: the worker copies a frame from the tap to the guest. */
+static void vspace_probe_rx(void *data, const struct sk_buff *skb, int len)
+{
+	struct vspace_tstat *s = vspace_vhost_skb(skb);
+
+	if (!s)
+		return;
+	WRITE_ONCE(s->rx_packets, s->rx_packets + 1);
+	WRITE_ONCE(s->rx_bytes, s->rx_bytes + len);
+}
+
 struct vspace_probe {
 	const char *name;
 	void *fn;
@@ -143,6 +207,8 @@ static struct vspace_probe vspace_probes[] = {
 	{ "sched_wakeup_new", vspace_probe_wakeup },
 	{ "sched_migrate_task", vspace_probe_migrate },
 	{ "sched_process_exit", vspace_probe_exit },
+	{ "netif_receive_skb_entry", vspace_probe_tx },
+	{ "skb_copy_datagram_iovec", vspace_probe_rx },
 };
 
 /* The probes must match the tracepoints' prototypes, checked here. */
@@ -153,6 +219,8 @@ static void __maybe_unused vspace_check_probes(void)
 	check_trace_callback_type_sched_wakeup_new(vspace_probe_wakeup);
 	check_trace_callback_type_sched_migrate_task(vspace_probe_migrate);
 	check_trace_callback_type_sched_process_exit(vspace_probe_exit);
+	check_trace_callback_type_netif_receive_skb_entry(vspace_probe_tx);
+	check_trace_callback_type_skb_copy_datagram_iovec(vspace_probe_rx);
 }
 
 /* The scheduler's tracepoints are not exported: find them by name. */
@@ -171,7 +239,7 @@ static void vspace_tstat_free_rcu(struct rcu_head *rcu)
 }
 
 /* Start counting for @task; vspace_lock held. NULL on allocation failure. */
-struct vspace_tstat *vspace_tstat_new(struct task_struct *task)
+struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost)
 {
 	struct vspace_tstat *s = kzalloc(sizeof(*s), GFP_KERNEL);
 
@@ -179,6 +247,7 @@ struct vspace_tstat *vspace_tstat_new(struct task_struct *task)
 	if (!s)
 		return NULL;
 	s->task = task;
+	s->vhost = vhost;
 	/* Already running: count from now. */
 	if (READ_ONCE(task->on_cpu))
 		s->run_start = local_clock();

@@ -42,6 +42,10 @@ static void vspace_counts_add(struct vspace_counts *a,
 	a->preemptions += b->preemptions;
 	a->migrations += b->migrations;
 	a->wakeups += b->wakeups;
+	a->tx_packets += b->tx_packets;
+	a->tx_bytes += b->tx_bytes;
+	a->rx_packets += b->rx_packets;
+	a->rx_bytes += b->rx_bytes;
 }
 
 /* Differences that can only grow; a racy read never makes one negative. */
@@ -82,6 +86,10 @@ static void vspace_tstat_read(const struct vspace_tstat *s,
 	c->preemptions = READ_ONCE(s->preemptions);
 	c->migrations = READ_ONCE(s->migrations);
 	c->wakeups = READ_ONCE(s->wakeups);
+	c->tx_packets = READ_ONCE(s->tx_packets);
+	c->tx_bytes = READ_ONCE(s->tx_bytes);
+	c->rx_packets = READ_ONCE(s->rx_packets);
+	c->rx_bytes = READ_ONCE(s->rx_bytes);
 }
 
 /* Take what @t did since the last call into its and @vm's figures. */
@@ -98,6 +106,10 @@ static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 	s->c.preemptions = vspace_delta(now.preemptions, &t->last.preemptions);
 	s->c.migrations = vspace_delta(now.migrations, &t->last.migrations);
 	s->c.wakeups = vspace_delta(now.wakeups, &t->last.wakeups);
+	s->c.tx_packets = vspace_delta(now.tx_packets, &t->last.tx_packets);
+	s->c.tx_bytes = vspace_delta(now.tx_bytes, &t->last.tx_bytes);
+	s->c.rx_packets = vspace_delta(now.rx_packets, &t->last.rx_packets);
+	s->c.rx_bytes = vspace_delta(now.rx_bytes, &t->last.rx_bytes);
 	for (i = 0; i < VSPACE_HIST_BUCKETS; i++) {
 		u32 h = READ_ONCE(t->stat->hist[i]);
 
@@ -125,7 +137,7 @@ void vspace_thread_stat_start(struct vspace_thread *t)
 	task = get_pid_task(t->pid, PIDTYPE_PID);
 	if (!task)
 		return;
-	t->stat = vspace_tstat_new(task);
+	t->stat = vspace_tstat_new(task, t->kind == VSPACE_KIND_VHOST);
 	put_task_struct(task);
 	if (t->stat)
 		vspace_tstat_read(t->stat, &t->last);
@@ -244,12 +256,14 @@ ssize_t vspace_stats_show(char *buf)
 		const char *n = vspace_group_names[g];
 
 		len += sysfs_emit_at(buf, len,
-				     "%s_util_pct %u\n%s_p50_wait_ns %llu\n%s_p99_wait_ns %llu\n%s_preemptions_per_s %llu\n%s_migrations_per_s %llu\n%s_wakeups_per_s %llu\n",
+				     "%s_util_pct %u\n%s_p50_wait_ns %llu\n%s_p99_wait_ns %llu\n%s_preemptions_per_s %llu\n%s_migrations_per_s %llu\n%s_wakeups_per_s %llu\n%s_packets_per_s %llu\n",
 				     n, gs->util_pct, n, gs->sample.p50_ns,
 				     n, gs->sample.p99_ns,
 				     n, vspace_per_s(gs->sample.c.preemptions),
 				     n, vspace_per_s(gs->sample.c.migrations),
-				     n, vspace_per_s(gs->sample.c.wakeups));
+				     n, vspace_per_s(gs->sample.c.wakeups),
+				     n, vspace_per_s(gs->sample.c.tx_packets +
+						     gs->sample.c.rx_packets));
 	}
 	mutex_unlock(&vspace_lock);
 	return len;
@@ -265,11 +279,13 @@ ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
 		return -ENODEV;
 	}
 	len = sysfs_emit(buf,
-			 "runtime_ns %llu\nwait_ns %llu\npreemptions %llu\nmigrations %llu\nwakeups %llu\nio_cpu_ns %llu\np50_wait_ns %llu\np99_wait_ns %llu\n",
+			 "runtime_ns %llu\nwait_ns %llu\npreemptions %llu\nmigrations %llu\nwakeups %llu\nio_cpu_ns %llu\np50_wait_ns %llu\np99_wait_ns %llu\ntx_packets %llu\ntx_bytes %llu\nrx_packets %llu\nrx_bytes %llu\n",
 			 vm->total.runtime_ns, vm->total.wait_ns,
 			 vm->total.preemptions, vm->total.migrations,
 			 vm->total.wakeups, vm->io_ns, vm->sample.p50_ns,
-			 vm->sample.p99_ns);
+			 vm->sample.p99_ns, vm->total.tx_packets,
+			 vm->total.tx_bytes, vm->total.rx_packets,
+			 vm->total.rx_bytes);
 	mutex_unlock(&vspace_lock);
 	return len;
 }

@@ -62,6 +62,7 @@ struct vspace_groups {
  * @task:        the key; compared, dereferenced only in probes that were
  *               handed this task by the scheduler.
  * @dead:        the task exited (sched_process_exit); probes ignore it.
+ * @vhost:       a vhost worker: its packets are counted.
  * @run_start:   when it last went on a CPU, 0 while off.
  * @wait_start:  when it last became runnable, 0 while not waiting.
  * @runtime_ns:  time on a CPU.
@@ -70,6 +71,10 @@ struct vspace_groups {
  * @migrations:  moves to another CPU.
  * @wakeups:     times woken.
  * @hist:        wait times, log2 buckets.
+ * @tx_packets:  frames from the guest to the host (tap), and their bytes
+ * @tx_bytes:    (as the tap counts them: without the virtio-net header).
+ * @rx_packets:  frames from the host (tap) to the guest, and their bytes.
+ * @rx_bytes:
  * @rcu:         freeing after the probes are done with it.
  *
  * Written only by the probes (see collect.c for why each field has one
@@ -80,6 +85,7 @@ struct vspace_tstat {
 	struct hlist_node hnode;
 	struct task_struct *task;
 	bool dead;
+	bool vhost;
 	u64 run_start;
 	u64 wait_start;
 	u64 runtime_ns;
@@ -88,6 +94,10 @@ struct vspace_tstat {
 	u64 migrations;
 	u64 wakeups;
 	u32 hist[VSPACE_HIST_BUCKETS];
+	u64 tx_packets;
+	u64 tx_bytes;
+	u64 rx_packets;
+	u64 rx_bytes;
 	struct rcu_head rcu;
 };
 
@@ -98,6 +108,10 @@ struct vspace_counts {
 	u64 preemptions;
 	u64 migrations;
 	u64 wakeups;
+	u64 tx_packets;
+	u64 tx_bytes;
+	u64 rx_packets;
+	u64 rx_bytes;
 };
 
 /* Per interval: the counts and the wait histogram; percentiles in ns. */
@@ -249,7 +263,7 @@ void vspace_thread_restore(struct vspace_thread *t);
 /* collect.c: scheduler tracepoints. */
 int vspace_collect_init(void);
 void vspace_collect_uninit(void);
-struct vspace_tstat *vspace_tstat_new(struct task_struct *task);
+struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost);
 void vspace_tstat_put(struct vspace_tstat *s);
 u64 vspace_hist_percentile(const u32 *hist, u64 n, unsigned int pct);
 

@@ -8,7 +8,12 @@
  *   -K    hold a real KVM VM (KVM_CREATE_VM on /dev/kvm);
  *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep);
  *   -d MS create the vhost workers MS ms after saying ready, as QEMU does
- *         when the guest's driver comes up.
+ *         when the guest's driver comes up;
+ *   -t N  also drive a real virtio-net device (vnet.c): a vhost-net worker
+ *         on a tap named by -i (default vsvnet0) with an echo peer; on
+ *         SIGUSR1 send N frames of -l bytes at -r per second (0: as fast as
+ *         possible) and write "sent received rtt_p50_ns rtt_p99_ns
+ *         elapsed_ns" to the file named by -o.
  * It prints "ready <pid>" once everything (but delayed workers) exists,
  * then runs until killed.
  */
@@ -21,8 +26,11 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
 #include <linux/kvm.h>
 #include <linux/vhost.h>
+
+#include "vnet.h"
 
 #ifndef VHOST_SET_FORK_FROM_OWNER
 #define VHOST_SET_FORK_FROM_OWNER _IOW(VHOST_VIRTIO, 0x84, __u8)
@@ -30,6 +38,12 @@
 #define VHOST_FORK_OWNER_KTHREAD 0
 
 static int duty;
+static volatile sig_atomic_t go;
+
+static void on_usr1(int sig)
+{
+	go = 1;
+}
 
 static long long now_ns(void)
 {
@@ -85,8 +99,11 @@ static int make_workers(int workers, int kthread)
 int main(int argc, char **argv)
 {
 	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, delay = 0, c, i;
+	unsigned int len = 64, pps = 0;
+	const char *ifname = "vsvnet0", *out = NULL;
+	long long traffic = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:d:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:d:t:l:r:i:o:")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -94,8 +111,14 @@ int main(int argc, char **argv)
 		case 'K': kvm = 1; break;
 		case 'b': duty = atoi(optarg); break;
 		case 'd': delay = atoi(optarg); break;
+		case 't': traffic = atoll(optarg); break;
+		case 'l': len = atoi(optarg); break;
+		case 'r': pps = atoi(optarg); break;
+		case 'i': ifname = optarg; break;
+		case 'o': out = optarg; break;
 		default:
-			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-d MS]\n");
+			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-d MS]\n"
+				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]]\n");
 			return 2;
 		}
 	}
@@ -121,6 +144,17 @@ int main(int argc, char **argv)
 		if (c)
 			return c;
 	}
+	if (traffic) {
+		signal(SIGUSR1, on_usr1);
+		c = vnet_open(ifname, kthread);
+		if (c == -EOPNOTSUPP)
+			return 4;
+		if (c || vnet_start_peer()) {
+			fprintf(stderr, "vhost_vm: virtio-net setup: %s\n",
+				strerror(-c));
+			return 1;
+		}
+	}
 	/* Let the threads name themselves before saying ready. */
 	usleep(100000);
 	printf("ready %d\n", getpid());
@@ -130,6 +164,29 @@ int main(int argc, char **argv)
 		c = make_workers(workers, kthread);
 		if (c)
 			return c;
+	}
+	if (traffic) {
+		struct vnet_result r;
+		char tmp[4096];
+		FILE *f;
+
+		while (!go)
+			pause();
+		vnet_run(traffic, len, pps, &r);
+		/* Written whole, then renamed: a reader never sees half. */
+		snprintf(tmp, sizeof(tmp), "%s.tmp", out ? out : "");
+		f = out ? fopen(tmp, "w") : stdout;
+		if (f) {
+			fprintf(f, "%llu %llu %llu %llu %llu\n",
+				(unsigned long long)r.sent,
+				(unsigned long long)r.received,
+				(unsigned long long)r.rtt_p50_ns,
+				(unsigned long long)r.rtt_p99_ns,
+				(unsigned long long)r.elapsed_ns);
+			fclose(f);
+			if (out)
+				rename(tmp, out);
+		}
 	}
 	for (;;)
 		pause();

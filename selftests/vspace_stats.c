@@ -309,6 +309,85 @@ TEST_F(stats, unload_under_load)
 	self->qemu = 0;
 }
 
+static long long tap_stat(const char *ifname, const char *name)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s",
+		 ifname, name);
+	return vs_read_file(path, buf, sizeof(buf)) ? -1 : atoll(buf);
+}
+
+/* A "name value" line of vms/<qemu>/stats. */
+static long long vm_stat(pid_t qemu, const char *name)
+{
+	char buf[2048], key[64], *p;
+
+	if (vm_file(qemu, "stats", buf, sizeof(buf)))
+		return -1;
+	snprintf(key, sizeof(key), "%s ", name);
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, strlen(key)))
+			return atoll(p + strlen(key));
+	return -1;
+}
+
+/*
+ * Packets: over 100,000 frames each way through a real vhost-net worker,
+ * the VM's counts match the tap device's own counters within 2%. The tap
+ * counts guest->host frames as rx and host->guest frames as tx.
+ */
+TEST_F_TIMEOUT(stats, packets_match_tap, 300)
+{
+	static const char *res = "/tmp/vspace-vnet.result";
+	long long tap_rx0, tap_tx0, tap_rxb0, tap_txb0, sent = 0, recvd = 0;
+	long long vm_tx, vm_rx, vm_txb, vm_rxb, tap_rx, tap_tx, tap_rxb, tap_txb;
+	char buf[256];
+	int i;
+
+	unlink(res);
+	START_VM("-w 0 -c 1 -t 100000 -i vsvnet1 -o /tmp/vspace-vnet.result");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	usleep(300000);
+	tap_rx0 = tap_stat("vsvnet1", "rx_packets");
+	tap_tx0 = tap_stat("vsvnet1", "tx_packets");
+	tap_rxb0 = tap_stat("vsvnet1", "rx_bytes");
+	tap_txb0 = tap_stat("vsvnet1", "tx_bytes");
+	vm_tx = vm_stat(self->qemu, "tx_packets");
+	vm_rx = vm_stat(self->qemu, "rx_packets");
+	vm_txb = vm_stat(self->qemu, "tx_bytes");
+	vm_rxb = vm_stat(self->qemu, "rx_bytes");
+
+	ASSERT_EQ(0, kill(self->qemu, SIGUSR1));
+	for (i = 0; i < 2400 && vs_read_file(res, buf, sizeof(buf)); i++)
+		usleep(100000);
+	ASSERT_EQ(0, vs_read_file(res, buf, sizeof(buf)));
+	ASSERT_EQ(2, sscanf(buf, "%lld %lld", &sent, &recvd));
+	/* Let one interval fold the last counts in. */
+	usleep(300000);
+
+	tap_rx = tap_stat("vsvnet1", "rx_packets") - tap_rx0;
+	tap_tx = tap_stat("vsvnet1", "tx_packets") - tap_tx0;
+	tap_rxb = tap_stat("vsvnet1", "rx_bytes") - tap_rxb0;
+	tap_txb = tap_stat("vsvnet1", "tx_bytes") - tap_txb0;
+	vm_tx = vm_stat(self->qemu, "tx_packets") - vm_tx;
+	vm_rx = vm_stat(self->qemu, "rx_packets") - vm_rx;
+	vm_txb = vm_stat(self->qemu, "tx_bytes") - vm_txb;
+	vm_rxb = vm_stat(self->qemu, "rx_bytes") - vm_rxb;
+	TH_LOG("sent %lld, echoed %lld; guest->host %lld/%lld frames %lld/%lld bytes, host->guest %lld/%lld frames %lld/%lld bytes (vspace/tap)",
+	       sent, recvd, vm_tx, tap_rx, vm_txb, tap_rxb, vm_rx, tap_tx,
+	       vm_rxb, tap_txb);
+	ASSERT_LE(100000, tap_rx);
+	ASSERT_LE(100000, tap_tx);
+	EXPECT_GE(tap_rx * 2, llabs(vm_tx - tap_rx) * 100);
+	EXPECT_GE(tap_tx * 2, llabs(vm_rx - tap_tx) * 100);
+	EXPECT_GE(tap_rxb * 2, llabs(vm_txb - tap_rxb) * 100);
+	EXPECT_GE(tap_txb * 2, llabs(vm_rxb - tap_txb) * 100);
+	/* The worker's CPU time is the VM's I/O time. */
+	EXPECT_LT(0, vm_stat(self->qemu, "io_cpu_ns"));
+}
+
 /* Write @val to a tracefs file under /sys/kernel/tracing. */
 static int tracefs_write(const char *file, const char *val)
 {

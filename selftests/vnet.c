@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vnet: see vnet.h. Written from the vhost-net ioctl interface
+ * (linux/vhost.h) and the virtio 1.0 split ring; the sequence is that of
+ * tools/virtio/vhost_net_test.c: tap with a vnet header, SET_OWNER, one
+ * identity-mapped memory region, features, rings, backend.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/if_tun.h>
+#include <linux/vhost.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include "vnet.h"
+
+#define RING		256		/* descriptors per queue */
+#define BUF		2048		/* bytes per buffer */
+#define HDR		sizeof(struct virtio_net_hdr_mrg_rxbuf)
+#define INFLIGHT	64
+#define ETH_P_VNET	0x88b5		/* IEEE local experimental */
+#define MAGIC		0x76737063u	/* "vspc" */
+
+enum { RXQ, TXQ };
+
+struct vq {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t avail_idx, last_used;
+	int kick;
+	char *bufs;
+};
+
+struct payload {
+	uint32_t magic;
+	uint32_t pad;
+	uint64_t seq;
+	uint64_t sent_ns;
+};
+
+static int vhost_fd = -1, tap_fd = -1, ifindex;
+static struct vq vqs[2];
+static pid_t peer = -1;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int tap_open(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int hdr = HDR, s;
+
+	tap_fd = open("/dev/net/tun", O_RDWR);
+	if (tap_fd < 0)
+		return -errno;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(tap_fd, TUNSETIFF, &ifr) || ioctl(tap_fd, TUNSETVNETHDRSZ, &hdr))
+		return -errno;
+
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr))
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) || ioctl(s, SIOCGIFINDEX, &ifr))
+		return -errno;
+	ifindex = ifr.ifr_ifindex;
+	close(s);
+	return 0;
+}
+
+/* One queue's ring and buffers, carved from @mem. */
+static char *vq_layout(struct vq *q, char *mem)
+{
+	q->desc = (void *)mem;
+	mem += 16 * RING;
+	q->avail = (void *)mem;
+	mem += 4096;
+	q->used = (void *)mem;
+	mem += 4096 + 8 * RING;
+	q->bufs = mem;
+	return mem + (size_t)RING * BUF;
+}
+
+static int vq_setup(int idx, struct vq *q)
+{
+	struct vhost_vring_state num = { .index = idx, .num = RING };
+	struct vhost_vring_state base = { .index = idx, .num = 0 };
+	struct vhost_vring_addr addr = {
+		.index = idx,
+		.desc_user_addr = (uintptr_t)q->desc,
+		.avail_user_addr = (uintptr_t)q->avail,
+		.used_user_addr = (uintptr_t)q->used,
+	};
+	struct vhost_vring_file kick = { .index = idx };
+	struct vhost_vring_file backend = { .index = idx, .fd = tap_fd };
+
+	q->kick = eventfd(0, EFD_NONBLOCK);
+	kick.fd = q->kick;
+	if (ioctl(vhost_fd, VHOST_SET_VRING_NUM, &num) ||
+	    ioctl(vhost_fd, VHOST_SET_VRING_BASE, &base) ||
+	    ioctl(vhost_fd, VHOST_SET_VRING_ADDR, &addr) ||
+	    ioctl(vhost_fd, VHOST_SET_VRING_KICK, &kick) ||
+	    ioctl(vhost_fd, VHOST_NET_SET_BACKEND, &backend))
+		return -errno;
+	return 0;
+}
+
+static void vq_kick(struct vq *q)
+{
+	uint64_t one = 1;
+
+	if (write(q->kick, &one, sizeof(one)) != sizeof(one))
+		abort();
+}
+
+/* Make descriptor @id available with @len bytes, writable or not. */
+static void vq_post(struct vq *q, uint16_t id, uint32_t len, int writable)
+{
+	q->desc[id].addr = (uintptr_t)(q->bufs + (size_t)id * BUF);
+	q->desc[id].len = len;
+	q->desc[id].flags = writable ? VRING_DESC_F_WRITE : 0;
+	q->desc[id].next = 0;
+	q->avail->ring[q->avail_idx % RING] = id;
+	__atomic_store_n(&q->avail->idx, ++q->avail_idx, __ATOMIC_RELEASE);
+}
+
+/* The next used descriptor, or -1; its length in *len. */
+static int vq_get(struct vq *q, uint32_t *len)
+{
+	struct vring_used_elem *e;
+
+	if (__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) == q->last_used)
+		return -1;
+	e = &q->used->ring[q->last_used++ % RING];
+	*len = e->len;
+	return e->id;
+}
+
+int vnet_open(const char *ifname, int kthread)
+{
+	struct vhost_memory *mt;
+	uint64_t features;
+	size_t size = 2 * (16 * RING + 8192 + 8 * RING + (size_t)RING * BUF);
+	char *mem;
+	int ret;
+
+	ret = tap_open(ifname);
+	if (ret)
+		return ret;
+	vhost_fd = open("/dev/vhost-net", O_RDWR);
+	if (vhost_fd < 0)
+		return -errno;
+	if (kthread) {
+		__u8 mode = 0;	/* VHOST_FORK_OWNER_KTHREAD */
+
+		if (ioctl(vhost_fd, _IOW(VHOST_VIRTIO, 0x84, __u8), &mode))
+			return -EOPNOTSUPP;
+	}
+	if (ioctl(vhost_fd, VHOST_SET_OWNER))
+		return -errno;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	vq_layout(&vqs[TXQ], vq_layout(&vqs[RXQ], mem));
+
+	mt = calloc(1, sizeof(*mt) + sizeof(mt->regions[0]));
+	mt->nregions = 1;
+	mt->regions[0].guest_phys_addr = (uintptr_t)mem;
+	mt->regions[0].userspace_addr = (uintptr_t)mem;
+	mt->regions[0].memory_size = size;
+	if (ioctl(vhost_fd, VHOST_SET_MEM_TABLE, mt))
+		return -errno;
+	free(mt);
+
+	if (ioctl(vhost_fd, VHOST_GET_FEATURES, &features))
+		return -errno;
+	features &= 1ULL << VIRTIO_F_VERSION_1;
+	if (ioctl(vhost_fd, VHOST_SET_FEATURES, &features))
+		return -errno;
+
+	ret = vq_setup(RXQ, &vqs[RXQ]);
+	if (!ret)
+		ret = vq_setup(TXQ, &vqs[TXQ]);
+	return ret;
+}
+
+/* The peer: send every frame of ours that leaves the driver back to it. */
+static void peer_loop(int s)
+{
+	struct sockaddr_ll from;
+	socklen_t flen;
+	unsigned char buf[BUF], mac[ETH_ALEN];
+	ssize_t n;
+
+	for (;;) {
+		flen = sizeof(from);
+		n = recvfrom(s, buf, sizeof(buf), 0, (void *)&from, &flen);
+		if (n < ETH_HLEN || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		memcpy(mac, buf, ETH_ALEN);
+		memcpy(buf, buf + ETH_ALEN, ETH_ALEN);
+		memcpy(buf + ETH_ALEN, mac, ETH_ALEN);
+		from.sll_halen = ETH_ALEN;
+		memcpy(from.sll_addr, buf, ETH_ALEN);
+		sendto(s, buf, n, 0, (void *)&from, sizeof(from));
+	}
+}
+
+int vnet_start_peer(void)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_VNET),
+		.sll_ifindex = ifindex,
+	};
+	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_VNET));
+
+	if (s < 0 || bind(s, (void *)&sll, sizeof(sll)))
+		return -errno;
+	peer = fork();
+	if (peer == 0) {
+		peer_loop(s);
+		_exit(0);
+	}
+	close(s);
+	return peer < 0 ? -errno : 0;
+}
+
+void vnet_stop_peer(void)
+{
+	if (peer > 0) {
+		kill(peer, SIGKILL);
+		waitpid(peer, NULL, 0);
+		peer = -1;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
+	     struct vnet_result *res)
+{
+	static const unsigned char dst[ETH_ALEN] = { 2, 0, 0, 0, 0, 2 };
+	static const unsigned char src[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
+	uint16_t free_tx[RING], nfree = 0;
+	uint64_t *rtt = calloc(count, sizeof(*rtt));
+	uint64_t start = now_ns(), last_progress = start, seq = 0;
+	uint32_t ulen;
+	int id, i;
+
+	if (!rtt)
+		return -ENOMEM;
+	if (len < ETH_HLEN + sizeof(struct payload))
+		len = ETH_HLEN + sizeof(struct payload);
+	if (len > BUF - HDR)
+		len = BUF - HDR;
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < RING; i++)
+		vq_post(&vqs[RXQ], i, BUF, 1);
+	vq_kick(&vqs[RXQ]);
+	for (i = RING - 1; i >= 0; i--)
+		free_tx[nfree++] = i;
+
+	while (res->received < count) {
+		uint64_t now = now_ns();
+		int posted = 0;
+
+		/* Send while the window and the rate allow. */
+		while (seq < count && seq - res->received < INFLIGHT && nfree &&
+		       (!pps || seq * 1000000000ULL / pps <= now - start)) {
+			char *b;
+			struct payload p = { MAGIC, 0, seq, now_ns() };
+
+			id = free_tx[--nfree];
+			b = vqs[TXQ].bufs + (size_t)id * BUF;
+			memset(b, 0, HDR + len);
+			memcpy(b + HDR, dst, ETH_ALEN);
+			memcpy(b + HDR + ETH_ALEN, src, ETH_ALEN);
+			*(uint16_t *)(b + HDR + 2 * ETH_ALEN) = htons(ETH_P_VNET);
+			memcpy(b + HDR + ETH_HLEN, &p, sizeof(p));
+			vq_post(&vqs[TXQ], id, HDR + len, 0);
+			seq++;
+			posted = 1;
+		}
+		if (posted)
+			vq_kick(&vqs[TXQ]);
+		while ((id = vq_get(&vqs[TXQ], &ulen)) >= 0)
+			free_tx[nfree++] = id;
+		posted = 0;
+		while ((id = vq_get(&vqs[RXQ], &ulen)) >= 0) {
+			struct payload p;
+			char *b = vqs[RXQ].bufs + (size_t)id * BUF;
+
+			memcpy(&p, b + HDR + ETH_HLEN, sizeof(p));
+			if (ulen >= HDR + ETH_HLEN + sizeof(p) && p.magic == MAGIC &&
+			    p.seq < count && !rtt[p.seq]) {
+				rtt[p.seq] = now_ns() - p.sent_ns;
+				res->received++;
+				last_progress = now_ns();
+			}
+			vq_post(&vqs[RXQ], id, BUF, 1);
+			posted = 1;
+		}
+		if (posted)
+			vq_kick(&vqs[RXQ]);
+		/* Frames can be lost (full queues): give up after 2 s idle. */
+		if (now_ns() - last_progress > 2000000000ULL)
+			break;
+	}
+	res->sent = seq;
+	res->elapsed_ns = now_ns() - start;
+	for (i = 0, seq = 0; (uint64_t)i < count; i++)
+		if (rtt[i])
+			rtt[seq++] = rtt[i];
+	qsort(rtt, seq, sizeof(*rtt), cmp_u64);
+	if (seq) {
+		res->rtt_p50_ns = rtt[seq / 2];
+		res->rtt_p99_ns = rtt[seq * 99 / 100];
+	}
+	free(rtt);
+	return 0;
+}

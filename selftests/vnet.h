@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vnet: a minimal userspace virtio-net driver on a real vhost-net worker,
+ * with a tap device as its backend, plus an echo peer on the tap side.
+ * Frames the driver sends cross vhost's TX path into the tap; the peer
+ * sends each back, and they cross vhost's RX path into the driver.
+ */
+#ifndef _VNET_H
+#define _VNET_H
+
+#include <stdint.h>
+
+struct vnet_result {
+	uint64_t sent, received;
+	uint64_t rtt_p50_ns, rtt_p99_ns;
+	uint64_t elapsed_ns;
+};
+
+/*
+ * Open a tap named @ifname (up) and a vhost-net device with @kthread
+ * workers if asked, wire them together. Returns 0 or -errno; 4-style
+ * "unsupported" is -EOPNOTSUPP.
+ */
+int vnet_open(const char *ifname, int kthread);
+
+/* Start the echo peer (a child process) on the tap. */
+int vnet_start_peer(void);
+
+/*
+ * Send @count frames of @len bytes, at most @pps per second (0: as fast as
+ * possible) with up to 64 in flight, and wait for their echoes.
+ */
+int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
+	     struct vnet_result *res);
+
+void vnet_stop_peer(void);
+
+#endif /* _VNET_H */
