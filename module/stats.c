@@ -34,18 +34,23 @@ static const char * const vspace_group_names[NR_VSPACE_GROUPS] = {
 static u64 *vspace_busy_last;
 static u64 vspace_last_ns;
 
-static void vspace_counts_add(struct vspace_counts *a,
-			      const struct vspace_counts *b)
+/* struct vspace_counts holds only u64 counters: walk it as an array. */
+#define VSPACE_NR_COUNTS (sizeof(struct vspace_counts) / sizeof(u64))
+
+static u64 *vspace_counts_u64(struct vspace_counts *c)
 {
-	a->runtime_ns += b->runtime_ns;
-	a->wait_ns += b->wait_ns;
-	a->preemptions += b->preemptions;
-	a->migrations += b->migrations;
-	a->wakeups += b->wakeups;
-	a->tx_packets += b->tx_packets;
-	a->tx_bytes += b->tx_bytes;
-	a->rx_packets += b->rx_packets;
-	a->rx_bytes += b->rx_bytes;
+	BUILD_BUG_ON(sizeof(struct vspace_counts) % sizeof(u64));
+	return (u64 *)c;
+}
+
+static void vspace_counts_add(struct vspace_counts *a,
+			      struct vspace_counts *b)
+{
+	u64 *x = vspace_counts_u64(a), *y = vspace_counts_u64(b);
+	unsigned int i;
+
+	for (i = 0; i < VSPACE_NR_COUNTS; i++)
+		x[i] += y[i];
 }
 
 /* Differences that can only grow; a racy read never makes one negative. */
@@ -58,7 +63,7 @@ static u64 vspace_delta(u64 now, u64 *last)
 }
 
 static void vspace_sample_add(struct vspace_sample *a,
-			      const struct vspace_sample *b)
+			      struct vspace_sample *b)
 {
 	int i;
 
@@ -101,15 +106,10 @@ static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 
 	memset(s, 0, sizeof(*s));
 	vspace_tstat_read(t->stat, &now);
-	s->c.runtime_ns = vspace_delta(now.runtime_ns, &t->last.runtime_ns);
-	s->c.wait_ns = vspace_delta(now.wait_ns, &t->last.wait_ns);
-	s->c.preemptions = vspace_delta(now.preemptions, &t->last.preemptions);
-	s->c.migrations = vspace_delta(now.migrations, &t->last.migrations);
-	s->c.wakeups = vspace_delta(now.wakeups, &t->last.wakeups);
-	s->c.tx_packets = vspace_delta(now.tx_packets, &t->last.tx_packets);
-	s->c.tx_bytes = vspace_delta(now.tx_bytes, &t->last.tx_bytes);
-	s->c.rx_packets = vspace_delta(now.rx_packets, &t->last.rx_packets);
-	s->c.rx_bytes = vspace_delta(now.rx_bytes, &t->last.rx_bytes);
+	for (i = 0; i < VSPACE_NR_COUNTS; i++)
+		vspace_counts_u64(&s->c)[i] =
+			vspace_delta(vspace_counts_u64(&now)[i],
+				     &vspace_counts_u64(&t->last)[i]);
 	for (i = 0; i < VSPACE_HIST_BUCKETS; i++) {
 		u32 h = READ_ONCE(t->stat->hist[i]);
 
@@ -299,6 +299,7 @@ ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf)
 	static const char * const cols[] = {
 		"tid", "kind", "runtime_ns", "wait_ns", "preemptions",
 		"migrations", "wakeups", "p50_wait_ns", "p99_wait_ns",
+		"tx_packets", "tx_bytes", "rx_packets", "rx_bytes",
 	};
 	struct vspace_thread *t;
 	unsigned int i;
@@ -315,21 +316,21 @@ ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf)
 	len += sysfs_emit_at(buf, len, "\n");
 	list_for_each_entry(t, &vm->threads, node) {
 		struct vspace_counts now, c = t->total;
+		u64 *n = vspace_counts_u64(&now), *l = vspace_counts_u64(&t->last);
 
 		if (!t->stat)
 			continue;
+		/* The total, plus what happened since the last interval. */
 		vspace_tstat_read(t->stat, &now);
-		c.runtime_ns += now.runtime_ns - min(now.runtime_ns, t->last.runtime_ns);
-		c.wait_ns += now.wait_ns - min(now.wait_ns, t->last.wait_ns);
-		c.preemptions += now.preemptions - min(now.preemptions, t->last.preemptions);
-		c.migrations += now.migrations - min(now.migrations, t->last.migrations);
-		c.wakeups += now.wakeups - min(now.wakeups, t->last.wakeups);
+		for (i = 0; i < VSPACE_NR_COUNTS; i++)
+			vspace_counts_u64(&c)[i] += n[i] - min(n[i], l[i]);
 		len += sysfs_emit_at(buf, len,
-				     "%d %s %llu %llu %llu %llu %llu %llu %llu\n",
+				     "%d %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
 				     t->tid, vspace_kind_names[t->kind],
 				     c.runtime_ns, c.wait_ns, c.preemptions,
 				     c.migrations, c.wakeups, t->sample.p50_ns,
-				     t->sample.p99_ns);
+				     t->sample.p99_ns, c.tx_packets, c.tx_bytes,
+				     c.rx_packets, c.rx_bytes);
 	}
 	mutex_unlock(&vspace_lock);
 	return len;

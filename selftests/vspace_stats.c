@@ -115,7 +115,7 @@ static pid_t spawn_hog(int cpu)
 }
 
 FIXTURE(stats) {
-	pid_t child, qemu, hogs[2];
+	pid_t child, qemu, hogs[3];
 	char enabled[8];
 };
 
@@ -126,7 +126,7 @@ FIXTURE_SETUP(stats)
 		SKIP(return, "no /dev/vhost-net (modprobe vhost_net)");
 	ASSERT_EQ(0, vs_read("enabled", self->enabled, sizeof(self->enabled)));
 	ASSERT_EQ(0, vs_write("interval_ms", "100"));
-	self->hogs[0] = self->hogs[1] = 0;
+	self->hogs[0] = self->hogs[1] = self->hogs[2] = 0;
 	self->child = self->qemu = 0;
 }
 
@@ -143,7 +143,7 @@ FIXTURE_TEARDOWN(stats)
 {
 	int i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		kill_vm(self->hogs[i]);
 	if (self->qemu)
 		vm_op("vms/remove", self->qemu);
@@ -174,14 +174,17 @@ TEST_F(stats, contention_matches_kernel)
 	struct dirent *d;
 
 	/*
-	 * Unbound, beside a hog: preempted and waiting. One vCPU is moved
-	 * between CPUs by another process, so that it migrates too.
+	 * Unbound, beside two hogs: preempted and waiting long enough that
+	 * the few microseconds (on TCG, tens) between the scheduler's clock
+	 * and the probe's at each switch stay small against the waits. One
+	 * vCPU is moved between CPUs by another process, so it migrates too.
 	 */
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "needs 2 CPUs");
 	START_VM("-w 1 -c 2 -b 50");
 	ASSERT_EQ(0, vs_write("enabled", "0"));
 	self->hogs[0] = spawn_hog(-1);
+	self->hogs[2] = spawn_hog(-1);
 	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
 
 	snprintf(path, sizeof(path), "/proc/%d/task", self->qemu);
