@@ -6,6 +6,7 @@
 #   make docs             the Documentation/ pages parse cleanly
 #   sudo make check       the test lab: real Debian kernels under QEMU
 #   sudo make demo        boot a lab guest and show vspace working
+#   sudo make bench       hook overhead benchmark in a lab guest
 #   sudo make install     install the module (and depmod) and vspacectl
 #   sudo make dkms-install  register the sources with DKMS
 
@@ -45,6 +46,10 @@ check:
 demo:
 	bash selftests/lab/lab.sh demo
 
+# Not part of check: hook overhead with -icount, about 10 minutes.
+bench:
+	bash selftests/lab/lab.sh bench
+
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	depmod -a $(shell basename $$(dirname $$(readlink -f $(KDIR))) 2>/dev/null) || depmod -a
@@ -62,4 +67,4 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module vspacectl selftests lint docs check demo install dkms-install clean
+.PHONY: all module vspacectl selftests lint docs check demo bench install dkms-install clean

@@ -68,15 +68,16 @@ static struct vspace_tstat *vspace_tstat_find(struct task_struct *p)
 static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
 {
 	struct vspace_tstat *s;
-	u64 now, d;
+	u64 now = 0, d;
 	int b;
 
 	if (!atomic_read(&vspace_nr_tstats))
 		return;
-	now = local_clock();
 
+	/* The clock is read only when a managed thread is involved. */
 	s = vspace_tstat_find(prev);
 	if (s) {
+		now = local_clock();
 		if (s->run_start)
 			WRITE_ONCE(s->runtime_ns, s->runtime_ns + now - s->run_start);
 		s->run_start = 0;
@@ -93,6 +94,8 @@ static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
 	if (s) {
 		u64 start = READ_ONCE(s->wait_start);
 
+		if (!now)
+			now = local_clock();
 		if (start && now > start) {
 			d = now - start;
 			b = min_t(int, ilog2(d), VSPACE_HIST_BUCKETS - 1);

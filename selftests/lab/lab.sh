@@ -6,6 +6,7 @@
 #
 #   lab.sh check          build, boot every lab kernel, run the selftests
 #   lab.sh demo           boot the newest kernel and run the demo script
+#   lab.sh bench          hook overhead benchmark (-icount), on 6.12
 #   lab.sh run SCRIPT...  boot every lab kernel and run SCRIPT (path relative
 #                         to the top of the tree) in each
 #
@@ -187,6 +188,8 @@ make_initramfs() {
 # in OUTDIR.
 boot() {
 	local kver=$1 script=$2 out=$3 rc=0
+	# shellcheck disable=SC2206
+	local extra=(${LAB_QEMU_EXTRA:-})
 	local kernel=$CACHE/kernels/$kver/boot/vmlinuz-$kver
 
 	rm -rf "$out"
@@ -194,6 +197,7 @@ boot() {
 	timeout --foreground -k 10 "$TIMEOUT" \
 	qemu-system-x86_64 -accel tcg,thread="$TCG_THREAD" -cpu max -smp "$SMP" -m "$MEM" \
 		-nodefaults -display none -no-reboot -serial stdio -monitor none \
+		"${extra[@]}" \
 		-kernel "$kernel" -initrd "$CACHE/build/$kver/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 slub_debug=F kvm.halt_poll_ns=0 lab.kver=$kver lab.top=$TOP lab.script=$script lab.cache=$CACHE" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -286,6 +290,18 @@ cmd_demo() {
 	boot "${KVERS[-1]}" selftests/lab/guest-demo.sh "$CACHE/results/demo"
 }
 
+# Hook overhead: time follows executed instructions (-icount), so the
+# comparison is not drowned in TCG's timing noise.
+cmd_bench() {
+	KERNELS=${LAB_KERNELS:-6.12}
+	LAB_QEMU_EXTRA="-icount shift=0,sleep=off"
+	prepare
+	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
+	boot "${KVERS[-1]}" selftests/lab/guest-bench.sh "$CACHE/results/bench"
+	echo
+	cat "$CACHE/results/bench/bench.txt"
+}
+
 cmd_run() {
 	local kver rc=0
 	prepare
@@ -299,6 +315,7 @@ cmd_run() {
 case ${1:-check} in
 check) cmd_check ;;
 demo) cmd_demo ;;
+bench) cmd_bench ;;
 run) shift; cmd_run "$@" ;;
 prepare) prepare ;;
 *) die "usage: lab.sh check|demo|run SCRIPT|prepare" ;;
