@@ -108,6 +108,7 @@ TEST_F(vspace, files_and_modes)
 		{ "io_cpus_min", 0644 },
 		{ "io_cpus_max", 0644 },
 		{ "auto_discover", 0644 },
+		{ "stats", 0444 },
 		{ "vms/add", 0200 },
 		{ "vms/remove", 0200 },
 	};

@@ -17,18 +17,26 @@ static int vspace_path(char *path, size_t len, const char *file)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int vspace_read(const char *file, char *buf, size_t len)
+/* Open a file under vspace_root; an fd, or -errno. */
+static int vspace_open(const char *file, int flags)
 {
 	char path[512];
-	ssize_t n;
 	int fd, ret;
 
 	ret = vspace_path(path, sizeof(path), file);
 	if (ret)
 		return ret;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int vspace_read(const char *file, char *buf, size_t len)
+{
+	int fd = vspace_open(file, O_RDONLY), ret;
+	ssize_t n;
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = read(fd, buf, len - 1);
 	ret = n < 0 ? -errno : 0;
 	close(fd);
@@ -42,17 +50,12 @@ int vspace_read(const char *file, char *buf, size_t len)
 
 int vspace_write(const char *file, const char *val)
 {
+	int fd = vspace_open(file, O_WRONLY), ret;
 	size_t len = strlen(val);
-	char path[512];
 	ssize_t n;
-	int fd, ret;
 
-	ret = vspace_path(path, sizeof(path), file);
-	if (ret)
-		return ret;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = write(fd, val, len);
 	ret = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
 	close(fd);
