@@ -80,7 +80,8 @@ static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
 		now = local_clock();
 		if (s->run_start)
 			WRITE_ONCE(s->runtime_ns, s->runtime_ns + now - s->run_start);
-		s->run_start = 0;
+		/* The periodic work reads it to count a run in progress. */
+		WRITE_ONCE(s->run_start, 0);
 		/* Counted as the kernel counts nivcsw: still runnable. */
 		if (preempt || VSPACE_PREV_STATE == TASK_RUNNING) {
 			WRITE_ONCE(s->preemptions, s->preemptions + 1);
@@ -103,7 +104,7 @@ static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
 			WRITE_ONCE(s->hist[b], s->hist[b] + 1);
 		}
 		WRITE_ONCE(s->wait_start, 0);
-		s->run_start = now;
+		WRITE_ONCE(s->run_start, now);
 	}
 	this_cpu_write(vspace_vhost_running, s && s->vhost);
 }

@@ -64,7 +64,7 @@ static const struct cpumask *vspace_target(const struct vspace_thread *t)
 }
 
 /* Bind one thread to its group, recording and checking as described above. */
-static void vspace_thread_place(struct vspace_thread *t)
+static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
 {
 	const struct cpumask *target = vspace_target(t);
 	struct task_struct *task;
@@ -84,6 +84,7 @@ static void vspace_thread_place(struct vspace_thread *t)
 		cpumask_copy(t->orig, &task->cpus_mask);
 	} else if (!cpumask_equal(&task->cpus_mask, t->applied)) {
 		t->drifts++;
+		vm->drifts++;
 		pr_debug("tid %d: affinity drifted to %*pbl\n", t->tid,
 			 cpumask_pr_args(&task->cpus_mask));
 	} else if (cpumask_equal(t->applied, target) ||
@@ -131,14 +132,9 @@ void vspace_place_all(void)
 	lockdep_assert_held(&vspace_lock);
 	if (!vspace_config.enabled)
 		return;
-	list_for_each_entry(vm, &vspace_vms, node) {
-		list_for_each_entry(t, &vm->threads, node) {
-			unsigned int before = t->drifts;
-
-			vspace_thread_place(t);
-			vm->drifts += t->drifts - before;
-		}
-	}
+	list_for_each_entry(vm, &vspace_vms, node)
+		list_for_each_entry(t, &vm->threads, node)
+			vspace_thread_place(vm, t);
 }
 
 void vspace_restore_all(void)

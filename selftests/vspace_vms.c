@@ -323,12 +323,16 @@ TEST_F(vms, restore_on_remove)
 {
 	char path[128];
 	cpu_set_t one;
+	int i;
 
 	/* An operator pinned a vCPU before vspace came: that is kept. */
 	START_VM("-w 1 -c 2");
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
-	ASSERT_EQ(0, sched_setaffinity(self->orig[1].tid, sizeof(one), &one));
+	for (i = 0; i < self->norig && self->orig[i].kind != VCPU; i++)
+		;
+	ASSERT_LT(i, self->norig);
+	ASSERT_EQ(0, sched_setaffinity(self->orig[i].tid, sizeof(one), &one));
 	self->norig = snapshot(self->qemu, self->orig);
 
 	ASSERT_EQ(0, vs_write("enabled", "1"));
