@@ -7,7 +7,9 @@
 #   sudo make check       the test lab: real Debian kernels under QEMU
 #   sudo make demo        boot a lab guest and show vspace working
 #   sudo make bench       hook overhead benchmark in a lab guest
-#   sudo make install     install the module (and depmod) and vspacectl
+#   sudo make eval        vspace against the default scheduler and static pinning
+#   sudo make install     install the module (and depmod), vspacectl, the
+#                         libvirt hook, the systemd unit, the bpftrace scripts
 #   sudo make dkms-install  register the sources with DKMS
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -29,7 +31,7 @@ selftests:
 CHECKPATCH = $$(selftests/lab/ksrc.sh $(CACHE))/scripts/checkpatch.pl \
 	--strict --no-tree --quiet --show-types
 lint:
-	@$(CHECKPATCH) -f $(filter-out module/compat.h,$(wildcard module/*.c module/*.h include/uapi/*.h))
+	@$(CHECKPATCH) -f $(filter-out module/compat.h %.mod.c,$(wildcard module/*.c module/*.h include/uapi/*.h))
 	@$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h
 	@echo "checkpatch: clean"
 
@@ -50,10 +52,21 @@ demo:
 bench:
 	bash selftests/lab/lab.sh bench
 
+# Not part of check (which runs a smoke version): vspace against the
+# default scheduler and static pinning, about 30 minutes.
+eval:
+	bash selftests/lab/lab.sh eval
+
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	depmod -a $(shell basename $$(dirname $$(readlink -f $(KDIR))) 2>/dev/null) || depmod -a
 	$(MAKE) -C userspace install
+	install -D -m 0755 userspace/libvirt/vspace-hook $(DESTDIR)/etc/libvirt/hooks/qemu.d/vspace
+	install -D -m 0644 userspace/systemd/vspace.service $(DESTDIR)/etc/systemd/system/vspace.service
+	install -d $(DESTDIR)/usr/local/share/vspace/bpftrace
+	install -m 0755 userspace/bpftrace/*.bt $(DESTDIR)/usr/local/share/vspace/bpftrace/
+	[ -e $(DESTDIR)/etc/vspace.conf ] || \
+		install -D -m 0644 userspace/vspace.conf.example $(DESTDIR)/etc/vspace.conf
 
 dkms-install:
 	rm -rf /usr/src/vspace-$(VERSION)
@@ -67,4 +80,4 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module vspacectl selftests lint docs check demo bench install dkms-install clean
+.PHONY: all module vspacectl selftests lint docs check demo bench eval install dkms-install clean

@@ -49,6 +49,8 @@ int vspace_set_mode(unsigned int mode)
 
 	mutex_lock(&vspace_lock);
 	WRITE_ONCE(vspace_config.mode, mode);
+	/* The policy adapts the groups at its next interval: make it now. */
+	vspace_worker_kick();
 	mutex_unlock(&vspace_lock);
 	return 0;
 }
@@ -109,6 +111,84 @@ int vspace_set_auto_discover(bool on)
 	return 0;
 }
 
+int vspace_set_isolation(bool on)
+{
+	mutex_lock(&vspace_lock);
+	WRITE_ONCE(vspace_config.isolation, on);
+	vspace_worker_kick();
+	mutex_unlock(&vspace_lock);
+	return 0;
+}
+
+/*
+ * Per-VM settings. -ENODEV once the VM is gone (its directory may still be
+ * open); a change is acted on at the next interval, which starts now.
+ */
+int vspace_vm_set_slo(struct vspace_vm *vm, u32 us)
+{
+	int ret = 0;
+
+	if (us > VSPACE_SLO_US_MAX) {
+		pr_notice_ratelimited("slo_us must be 0..%u, not %u\n",
+				      VSPACE_SLO_US_MAX, us);
+		return -EINVAL;
+	}
+	mutex_lock(&vspace_lock);
+	if (vm->dead) {
+		ret = -ENODEV;
+	} else {
+		vm->pol.slo_us = us;
+		vspace_worker_kick();
+	}
+	mutex_unlock(&vspace_lock);
+	return ret;
+}
+
+int vspace_vm_set_weight(struct vspace_vm *vm, u32 weight)
+{
+	int ret = 0;
+
+	if (weight < VSPACE_WEIGHT_MIN || weight > VSPACE_WEIGHT_MAX) {
+		pr_notice_ratelimited("weight must be %u..%u, not %u\n",
+				      VSPACE_WEIGHT_MIN, VSPACE_WEIGHT_MAX,
+				      weight);
+		return -EINVAL;
+	}
+	mutex_lock(&vspace_lock);
+	if (vm->dead) {
+		ret = -ENODEV;
+	} else {
+		vm->pol.weight = weight;
+		/* Judge the VM afresh by its new share at once. */
+		vm->pol.confined = false;
+		vm->pol.calm = 0;
+		vspace_worker_kick();
+	}
+	mutex_unlock(&vspace_lock);
+	return ret;
+}
+
+/* An application-level p99 latency, trusted for a few intervals. */
+int vspace_vm_set_latency(struct vspace_vm *vm, u32 us)
+{
+	int ret = 0;
+
+	if (us > VSPACE_SLO_US_MAX) {
+		pr_notice_ratelimited("latency_us must be 0..%u, not %u\n",
+				      VSPACE_SLO_US_MAX, us);
+		return -EINVAL;
+	}
+	mutex_lock(&vspace_lock);
+	if (vm->dead) {
+		ret = -ENODEV;
+	} else {
+		vm->pol.latency_us = us;
+		vm->latency_at = ktime_get_ns();
+	}
+	mutex_unlock(&vspace_lock);
+	return ret;
+}
+
 int vspace_set_cpus(const struct cpumask *cpus)
 {
 	int ret = 0;
@@ -146,6 +226,7 @@ int vspace_core_init(void)
 	vspace_config.io_cpus_max = vspace_io_room();
 	vspace_config.io_cpus_min = min(1U, vspace_config.io_cpus_max);
 	vspace_config.auto_discover = false;
+	vspace_config.isolation = true;
 	return 0;
 }
 

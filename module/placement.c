@@ -2,17 +2,25 @@
 /*
  * Placement: compute the two core groups and bind threads to them.
  *
- * The usable CPUs are vspace_config.cpus that are online. The I/O group is
- * the highest-numbered io_cpus_min of them (the policy will size it between
- * the bounds later); the VM group is the rest. Because the I/O group grows
- * and shrinks at the top edge only, a resize moves the threads of the CPUs
- * at that edge and no others.
+ * The usable CPUs are vspace_config.cpus that are online. The policy
+ * (policy.c, run by alloc.c) sizes the groups; here the VM group is laid
+ * out from the low end of the usable CPUs and the I/O group from the high
+ * end, with the free CPUs between them. A resize moves one edge, so only
+ * threads on the CPUs at that edge have to move: the kernel migrates a
+ * thread only when its CPU leaves its mask.
  *
  * Binding: the first time vspace binds a thread it records the thread's
  * affinity (@orig) and gives it back on release. After each bind it keeps
  * what the kernel actually granted (@applied); a later difference between
  * the thread's mask and @applied is drift: someone else (taskset, cpuset,
  * libvirt) changed it, so vspace counts it and binds again.
+ *
+ * Weighted I/O isolation: while the policy confines a VM (it used more
+ * than its share of a saturated I/O group), the vhost workers of every
+ * other VM run 10 nice levels above their own, about 9 times the weight:
+ * they preempt the confined VM's workers when they wake, and it still gets
+ * every cycle they leave. Only SCHED_NORMAL workers are touched, and their
+ * nice level is given back with their affinity.
  *
  * Everything here runs in process context with vspace_lock held, because
  * set_cpus_allowed_ptr() may sleep.
@@ -25,28 +33,92 @@
 #include "vspace.h"
 
 struct vspace_groups vspace_groups;
+struct vspace_policy vspace_policy;
+/* VMs whose I/O is confined now; under vspace_lock. */
+unsigned int vspace_nr_confined;
 
 /* Scratch mask for binding; under vspace_lock. */
 static cpumask_var_t vspace_scratch;
 
+/* Usable CPUs now: vspace's cpus that are online. */
+unsigned int vspace_usable_cpus(void)
+{
+	lockdep_assert_held(&vspace_lock);
+	cpumask_and(vspace_scratch, vspace_config.cpus, cpu_online_mask);
+	return cpumask_weight(vspace_scratch);
+}
+
+/*
+ * Lay the groups out at the policy's sizes, first fitting those to the CPUs
+ * and bounds of now (hotplug, cpus or io_cpus_min/max changed).
+ */
 void vspace_groups_update(void)
 {
-	unsigned int n, io, cpu;
+	struct vspace_policy_out out = {
+		.old_vm = vspace_policy.vm,
+		.old_io = vspace_policy.io,
+		.old_free = vspace_policy.ncpus - vspace_policy.vm -
+			    vspace_policy.io,
+		.why = VSPACE_WHY_BOUNDS,
+	};
+	unsigned int n = vspace_usable_cpus(), vm, io, cpu;
 
-	lockdep_assert_held(&vspace_lock);
-	cpumask_and(vspace_groups.vm, vspace_config.cpus, cpu_online_mask);
+	if (vspace_policy_clamp(&vspace_policy, n, vspace_config.io_cpus_min,
+				vspace_config.io_cpus_max, vspace_policy.mode)) {
+		out.vm = vspace_policy.vm;
+		out.io = vspace_policy.io;
+		out.free = n - out.vm - out.io;
+		vspace_decision_log(&out, NULL);
+	}
+	vm = vspace_policy.vm;
+	io = vspace_policy.io;
+	cpumask_clear(vspace_groups.vm);
 	cpumask_clear(vspace_groups.io);
-	n = cpumask_weight(vspace_groups.vm);
-	io = min(vspace_config.io_cpus_min, n ? n - 1 : 0);
-
-	/* Take the I/O group from the top end of the usable CPUs. */
+	cpumask_copy(vspace_groups.free, vspace_scratch);
+	for_each_cpu(cpu, vspace_scratch) {
+		if (!vm--)
+			break;
+		cpumask_set_cpu(cpu, vspace_groups.vm);
+		cpumask_clear_cpu(cpu, vspace_groups.free);
+	}
 	for (cpu = nr_cpu_ids; io && cpu-- > 0; ) {
-		if (cpumask_test_cpu(cpu, vspace_groups.vm)) {
-			cpumask_clear_cpu(cpu, vspace_groups.vm);
+		if (cpumask_test_cpu(cpu, vspace_groups.free)) {
+			cpumask_clear_cpu(cpu, vspace_groups.free);
 			cpumask_set_cpu(cpu, vspace_groups.io);
 			io--;
 		}
 	}
+}
+
+/*
+ * Serve @task ahead of confined VMs' workers (@boost: nice -10 from its own
+ * level), or give it back its nice level. Raising the others rather than
+ * lowering the confined VM keeps the I/O CPUs' load as it is: a CPU whose
+ * tasks all run at nice 19 or SCHED_IDLE looks idle to the scheduler,
+ * which then moves other work there, ahead of the very workers isolation
+ * protects.
+ */
+static void vspace_thread_boost(struct vspace_thread *t,
+				struct task_struct *task, bool boost)
+{
+	int want;
+
+	if (boost == t->boosted)
+		return;
+	if (!boost) {
+		t->boosted = false;
+		/* Someone changed it since: theirs stands. */
+		want = max(t->orig_nice - VSPACE_BOOST_NICE, MIN_NICE);
+		if (task_nice(task) == want)
+			set_user_nice(task, t->orig_nice);
+		return;
+	}
+	/* Real-time or batch workers were set up so on purpose: leave them. */
+	if (task->policy != SCHED_NORMAL)
+		return;
+	t->orig_nice = task_nice(task);
+	set_user_nice(task, max(t->orig_nice - VSPACE_BOOST_NICE, MIN_NICE));
+	t->boosted = true;
 }
 
 static const struct cpumask *vspace_target(const struct vspace_thread *t)
@@ -100,6 +172,9 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
 	cpumask_copy(t->applied, &task->cpus_mask);
 	t->narrowed = !cpumask_equal(t->applied, target);
 out:
+	if (t->kind == VSPACE_KIND_VHOST && t->bound)
+		vspace_thread_boost(t, task, vspace_nr_confined &&
+				    !vm->pol.confined);
 	put_task_struct(task);
 }
 
@@ -113,8 +188,11 @@ void vspace_thread_restore(struct vspace_thread *t)
 	t->bound = false;
 	t->narrowed = false;
 	task = get_pid_task(t->pid, PIDTYPE_PID);
-	if (!task)
+	if (!task) {
+		t->boosted = false;
 		return;
+	}
+	vspace_thread_boost(t, task, false);
 	/* Only CPUs still online can be given back; the kernel says which. */
 	cpumask_and(vspace_scratch, t->orig, cpu_online_mask);
 	if (cpumask_empty(vspace_scratch) ||
@@ -154,16 +232,23 @@ int vspace_placement_init(void)
 		return -ENOMEM;
 	if (!zalloc_cpumask_var(&vspace_groups.vm, GFP_KERNEL))
 		goto out_io;
-	if (!zalloc_cpumask_var(&vspace_scratch, GFP_KERNEL))
+	if (!zalloc_cpumask_var(&vspace_groups.free, GFP_KERNEL))
 		goto out_vm;
+	if (!zalloc_cpumask_var(&vspace_scratch, GFP_KERNEL))
+		goto out_free;
 
 	mutex_lock(&vspace_lock);
 	cpus_read_lock();
+	vspace_policy_init(&vspace_policy, vspace_usable_cpus(),
+			   vspace_config.io_cpus_min, vspace_config.io_cpus_max,
+			   vspace_config.mode);
 	vspace_groups_update();
 	cpus_read_unlock();
 	mutex_unlock(&vspace_lock);
 	return 0;
 
+out_free:
+	free_cpumask_var(vspace_groups.free);
 out_vm:
 	free_cpumask_var(vspace_groups.vm);
 out_io:
@@ -174,6 +259,7 @@ out_io:
 void vspace_placement_uninit(void)
 {
 	free_cpumask_var(vspace_scratch);
+	free_cpumask_var(vspace_groups.free);
 	free_cpumask_var(vspace_groups.vm);
 	free_cpumask_var(vspace_groups.io);
 }

@@ -204,6 +204,9 @@ void vspace_stats_update(void)
 		       sizeof(vspace_stats.group[g].sample));
 
 	list_for_each_entry(vm, &vspace_vms, node) {
+		/* The VM's waits per group, for its SLO. */
+		struct vspace_sample kind[NR_VSPACE_GROUPS] = {};
+
 		memset(&vm->sample, 0, sizeof(vm->sample));
 		vm->io_sample_ns = 0;
 		list_for_each_entry(t, &vm->threads, node) {
@@ -213,10 +216,15 @@ void vspace_stats_update(void)
 			g = t->kind == VSPACE_KIND_VHOST ? VSPACE_GROUP_IO :
 							   VSPACE_GROUP_VM;
 			vspace_sample_add(&vm->sample, &t->sample);
+			vspace_sample_add(&kind[g], &t->sample);
 			vspace_sample_add(&vspace_stats.group[g].sample,
 					  &t->sample);
 		}
 		vspace_sample_finish(&vm->sample);
+		for (g = 0; g < NR_VSPACE_GROUPS; g++) {
+			vspace_sample_finish(&kind[g]);
+			vm->pol.p99_ns[g] = kind[g].p99_ns;
+		}
 		trace_vm_sample(vm->nr, vm->sample.c.runtime_ns,
 				vm->io_sample_ns, vm->sample.c.wait_ns,
 				vm->sample.p99_ns, vm->sample.c.preemptions,
@@ -264,6 +272,8 @@ ssize_t vspace_stats_show(char *buf)
 				     n, vspace_per_s(gs->sample.c.wakeups),
 				     n, vspace_per_s(gs->sample.c.tx_packets +
 						     gs->sample.c.rx_packets));
+		len += sysfs_emit_at(buf, len, "%s_demand_mcpu %llu\n", n,
+				     vspace_policy.demand[g]);
 	}
 	mutex_unlock(&vspace_lock);
 	return len;
@@ -286,6 +296,11 @@ ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
 			 vm->sample.p99_ns, vm->total.tx_packets,
 			 vm->total.tx_bytes, vm->total.rx_packets,
 			 vm->total.rx_bytes);
+	len += sysfs_emit_at(buf, len,
+			     "vcpu_p99_wait_ns %llu\nvhost_p99_wait_ns %llu\nio_cpu_ns_last %llu\nslo_missed %d\nconfined %d\n",
+			     vm->pol.p99_ns[VSPACE_PG_VM],
+			     vm->pol.p99_ns[VSPACE_PG_IO], vm->io_sample_ns,
+			     vm->pol.slo_missed, vm->pol.confined);
 	mutex_unlock(&vspace_lock);
 	return len;
 }

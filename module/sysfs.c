@@ -212,10 +212,42 @@ static ssize_t auto_discover_store(struct kobject *kobj,
 	return ret ?: count;
 }
 
+static ssize_t isolation_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vspace_config.isolation));
+}
+
+static ssize_t isolation_store(struct kobject *kobj,
+			       struct kobj_attribute *attr, const char *buf,
+			       size_t count)
+{
+	unsigned int val;
+	int ret;
+
+	if (kstrtouint(buf, 10, &val) || val > 1)
+		return vspace_reject(attr, buf, "expected 0 or 1");
+	ret = vspace_set_isolation(val);
+	return ret ?: count;
+}
+
+static ssize_t free_cpus_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	return cpumask_show(buf, vspace_groups.free);
+}
+
 static ssize_t stats_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  char *buf)
 {
 	return vspace_stats_show(buf);
+}
+
+static ssize_t decisions_read(struct file *file, struct kobject *kobj,
+			      struct bin_attribute *attr, char *buf,
+			      loff_t off, size_t count)
+{
+	return vspace_decisions_read(buf, off, count);
 }
 
 static struct kobj_attribute version_attr = __ATTR_RO(version);
@@ -228,7 +260,11 @@ static struct kobj_attribute vm_cpus_attr = __ATTR_RO(vm_cpus);
 static struct kobj_attribute io_cpus_min_attr = __ATTR_RW(io_cpus_min);
 static struct kobj_attribute io_cpus_max_attr = __ATTR_RW(io_cpus_max);
 static struct kobj_attribute auto_discover_attr = __ATTR_RW(auto_discover);
+static struct kobj_attribute isolation_attr = __ATTR_RW(isolation);
+static struct kobj_attribute free_cpus_attr = __ATTR_RO(free_cpus);
 static struct kobj_attribute stats_attr = __ATTR_RO(stats);
+/* Size 0: longer than a page, and its length changes. */
+static BIN_ATTR_RO(decisions, 0);
 
 static struct attribute *vspace_attrs[] = {
 	&version_attr.attr,
@@ -241,12 +277,20 @@ static struct attribute *vspace_attrs[] = {
 	&io_cpus_min_attr.attr,
 	&io_cpus_max_attr.attr,
 	&auto_discover_attr.attr,
+	&isolation_attr.attr,
+	&free_cpus_attr.attr,
 	&stats_attr.attr,
+	NULL
+};
+
+static struct bin_attribute *vspace_bin_attrs[] = {
+	&bin_attr_decisions,
 	NULL
 };
 
 static const struct attribute_group vspace_group = {
 	.attrs = vspace_attrs,
+	.bin_attrs = vspace_bin_attrs,
 };
 
 /* vms/: add and remove VMs by QEMU pid. */
@@ -336,7 +380,71 @@ static ssize_t thread_stats_show(struct kobject *kobj,
 	return vspace_vm_thread_stats_show(to_vm(kobj), buf);
 }
 
+static ssize_t slo_us_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	struct vspace_vm *vm = to_vm(kobj);
+	ssize_t len;
+
+	mutex_lock(&vspace_lock);
+	len = vm->dead ? -ENODEV : sysfs_emit(buf, "%u\n", vm->pol.slo_us);
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+static ssize_t slo_us_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	unsigned int val;
+	int ret;
+
+	if (kstrtouint(buf, 10, &val))
+		return vspace_reject(attr, buf, "expected microseconds");
+	ret = vspace_vm_set_slo(to_vm(kobj), val);
+	return ret ?: count;
+}
+
+static ssize_t latency_us_store(struct kobject *kobj,
+				struct kobj_attribute *attr, const char *buf,
+				size_t count)
+{
+	unsigned int val;
+	int ret;
+
+	if (kstrtouint(buf, 10, &val))
+		return vspace_reject(attr, buf, "expected microseconds");
+	ret = vspace_vm_set_latency(to_vm(kobj), val);
+	return ret ?: count;
+}
+
+static ssize_t weight_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	struct vspace_vm *vm = to_vm(kobj);
+	ssize_t len;
+
+	mutex_lock(&vspace_lock);
+	len = vm->dead ? -ENODEV : sysfs_emit(buf, "%u\n", vm->pol.weight);
+	mutex_unlock(&vspace_lock);
+	return len;
+}
+
+static ssize_t weight_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	unsigned int val;
+	int ret;
+
+	if (kstrtouint(buf, 10, &val))
+		return vspace_reject(attr, buf, "expected a weight, 1..10000");
+	ret = vspace_vm_set_weight(to_vm(kobj), val);
+	return ret ?: count;
+}
+
 static struct kobj_attribute threads_attr = __ATTR_RO(threads);
+static struct kobj_attribute slo_us_attr = __ATTR_RW(slo_us);
+static struct kobj_attribute latency_us_attr = __ATTR_WO(latency_us);
+static struct kobj_attribute weight_attr = __ATTR_RW(weight);
 static struct kobj_attribute drifts_attr = __ATTR_RO(drifts);
 static struct kobj_attribute vm_stats_attr = __ATTR(stats, 0444, vm_stats_show, NULL);
 static struct kobj_attribute thread_stats_attr = __ATTR_RO(thread_stats);
@@ -346,6 +454,9 @@ static struct attribute *vspace_vm_attrs[] = {
 	&drifts_attr.attr,
 	&vm_stats_attr.attr,
 	&thread_stats_attr.attr,
+	&slo_us_attr.attr,
+	&latency_us_attr.attr,
+	&weight_attr.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(vspace_vm);

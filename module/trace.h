@@ -3,6 +3,7 @@
  * vspace's own trace events, so perf and bpftrace users can watch it:
  *   vspace:sample     each group, each interval
  *   vspace:vm_sample  each managed VM, each interval
+ *   vspace:decision   each interval in which the policy changed something
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vspace
@@ -64,6 +65,48 @@ TRACE_EVENT(vm_sample,
 		      __entry->io_runtime_ns, __entry->wait_ns,
 		      __entry->p99_wait_ns, __entry->preemptions,
 		      __entry->migrations)
+);
+
+TRACE_EVENT(decision,
+	    TP_PROTO(unsigned int mode, unsigned int old_vm, unsigned int old_io,
+		     unsigned int vm, unsigned int io, unsigned int free,
+		     u64 vm_demand, u64 io_demand, unsigned int slo_missed,
+		     unsigned int confined, unsigned int why),
+	    TP_ARGS(mode, old_vm, old_io, vm, io, free, vm_demand, io_demand,
+		    slo_missed, confined, why),
+	    TP_STRUCT__entry(__field(unsigned int, mode)
+			     __field(unsigned int, old_vm)
+			     __field(unsigned int, old_io)
+			     __field(unsigned int, vm)
+			     __field(unsigned int, io)
+			     __field(unsigned int, free)
+			     __field(u64, vm_demand)
+			     __field(u64, io_demand)
+			     __field(unsigned int, slo_missed)
+			     __field(unsigned int, confined)
+			     __field(unsigned int, why)),
+	    TP_fast_assign(__entry->mode = mode;
+			   __entry->old_vm = old_vm;
+			   __entry->old_io = old_io;
+			   __entry->vm = vm;
+			   __entry->io = io;
+			   __entry->free = free;
+			   __entry->vm_demand = vm_demand;
+			   __entry->io_demand = io_demand;
+			   __entry->slo_missed = slo_missed;
+			   __entry->confined = confined;
+			   __entry->why = why;),
+	    TP_printk("mode=%s vm=%u->%u io=%u->%u free=%u vm_demand_mcpu=%llu io_demand_mcpu=%llu slo_missed=%u confined=%u reason=%s",
+		      __print_symbolic(__entry->mode, { 0, "performance" },
+				       { 1, "energy" }, { 2, "resource" }),
+		      __entry->old_vm, __entry->vm, __entry->old_io,
+		      __entry->io, __entry->free, __entry->vm_demand,
+		      __entry->io_demand, __entry->slo_missed,
+		      __entry->confined,
+		      __print_flags(__entry->why, "+", { 1, "slo" },
+				    { 2, "demand" }, { 4, "balance" },
+				    { 8, "release" }, { 16, "mode" },
+				    { 32, "bounds" }, { 64, "isolate" }))
 );
 
 #endif /* _VSPACE_TRACE_H */

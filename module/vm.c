@@ -303,6 +303,7 @@ static int vspace_vm_add_task(struct task_struct *task)
 	INIT_LIST_HEAD(&vm->threads);
 	vm->pid = get_task_pid(task, PIDTYPE_TGID);
 	vm->nr = task->tgid;
+	vm->pol.weight = VSPACE_WEIGHT_DEFAULT;
 
 	ret = vspace_vm_sync(vm, task);
 	if (ret)
@@ -400,8 +401,9 @@ void vspace_vms_rescan(void)
 		vspace_vm_sync(vm, task);
 		put_task_struct(task);
 	}
-	vspace_place_all();
 	vspace_stats_update();
+	vspace_alloc_step();
+	vspace_place_all();
 	mutex_unlock(&vspace_lock);
 
 	list_for_each_entry_safe(vm, tmp, &gone, node) {

@@ -8,6 +8,8 @@
 #include <linux/mutex.h>
 #include <uapi/vspace.h>
 
+#include "policy.h"
+
 #define VSPACE_VERSION "0.1.0"
 
 enum vspace_kind {
@@ -25,6 +27,7 @@ enum vspace_kind {
  * @io_cpus_min:   lower bound of the I/O group's size.
  * @io_cpus_max:   upper bound of the I/O group's size.
  * @auto_discover: manage every KVM VM found, without vms/add.
+ * @isolation:     weighted I/O isolation between VMs (policy.c).
  * @cpus:          the CPUs vspace may manage; a non-empty subset of the
  *                 CPUs that were online when it was written.
  *
@@ -38,6 +41,7 @@ struct vspace_config {
 	unsigned int io_cpus_min;
 	unsigned int io_cpus_max;
 	bool auto_discover;
+	bool isolation;
 	cpumask_var_t cpus;
 };
 
@@ -46,11 +50,16 @@ struct vspace_config {
  * @io:  the I/O group: vhost workers. Sits at the high end of the usable
  *       CPUs so that resizing moves its edge only. Empty when the usable
  *       CPUs leave no room, and vhost workers then share @vm.
- * @vm:  the VM group: vCPU threads. The usable CPUs not in @io.
+ * @vm:  the VM group: vCPU threads. The low end of the usable CPUs.
+ * @free: usable CPUs in neither group (energy and resource mode): no
+ *       managed thread runs there.
+ *
+ * Their sizes are vspace_policy's; placement.c lays them out.
  */
 struct vspace_groups {
 	cpumask_var_t io;
 	cpumask_var_t vm;
+	cpumask_var_t free;
 };
 
 /* Run-queue wait histogram: bucket i counts waits of 2^i to 2^(i+1) ns. */
@@ -133,6 +142,9 @@ struct vspace_sample {
  * @bound:    vspace has changed its affinity; @orig is valid.
  * @narrowed: the kernel gave it less than vspace asked (a mask set through
  *            sched_setaffinity() is ANDed in on 6.2+).
+ * @boosted:  vspace raised its priority (weighted I/O isolation: other
+ *            VMs are confined); @orig_nice is the nice level to give back.
+ * @orig_nice:
  * @seen:     scratch flag of the periodic rescan.
  * @drifts:   times something else changed its affinity while bound.
  * @orig:     its affinity before vspace first bound it; restored on release.
@@ -152,7 +164,9 @@ struct vspace_thread {
 	u8 kind;
 	bool bound;
 	bool narrowed;
+	bool boosted;
 	bool seen;
+	int orig_nice;
 	unsigned int drifts;
 	cpumask_var_t orig;
 	cpumask_var_t applied;
@@ -177,6 +191,8 @@ struct vspace_thread {
  * @io_ns:   of which its vhost workers' CPU time: the I/O CPU it consumed.
  * @io_sample_ns: the same, in the last interval.
  * @sample:  the last interval, over its vCPU and vhost threads.
+ * @pol:     the policy's view: SLO, weight, per-group p99, confinement.
+ * @latency_at: when latency_us was last written (ktime ns), 0 never.
  * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
  *
  * Locking: all fields but @kobj under vspace_lock. The directory is removed
@@ -193,13 +209,16 @@ struct vspace_vm {
 	u64 io_ns;
 	u64 io_sample_ns;
 	struct vspace_sample sample;
+	struct vspace_policy_vm pol;
+	u64 latency_at;
 	bool dead;
 };
 
+/* The same numbering as policy.h's, so the two index the same arrays. */
 enum vspace_group_id {
-	VSPACE_GROUP_VM,
-	VSPACE_GROUP_IO,
-	NR_VSPACE_GROUPS
+	VSPACE_GROUP_VM = VSPACE_PG_VM,
+	VSPACE_GROUP_IO = VSPACE_PG_IO,
+	NR_VSPACE_GROUPS = VSPACE_NR_PG
 };
 
 /**
@@ -227,6 +246,11 @@ extern struct vspace_config vspace_config;
 extern struct vspace_groups vspace_groups;
 extern struct list_head vspace_vms;
 extern struct vspace_stats vspace_stats;
+extern struct vspace_policy vspace_policy;
+extern unsigned int vspace_nr_confined;
+
+/* Nice levels the vhost workers of unconfined VMs gain while any is. */
+#define VSPACE_BOOST_NICE	10
 extern struct mutex vspace_lock;
 extern bool vspace_stopping;
 
@@ -242,6 +266,10 @@ int vspace_set_interval_ms(unsigned int ms);
 int vspace_set_cpus(const struct cpumask *cpus);
 int vspace_set_io_bound(bool is_max, unsigned int val);
 int vspace_set_auto_discover(bool on);
+int vspace_set_isolation(bool on);
+int vspace_vm_set_slo(struct vspace_vm *vm, u32 us);
+int vspace_vm_set_weight(struct vspace_vm *vm, u32 weight);
+int vspace_vm_set_latency(struct vspace_vm *vm, u32 us);
 
 /* vm.c: the managed VMs and their threads. */
 int vspace_vm_add(pid_t nr);
@@ -255,6 +283,7 @@ ssize_t vspace_vm_threads_show(struct vspace_vm *vm, char *buf);
 /* placement.c: the groups, and binding threads to them. */
 int vspace_placement_init(void);
 void vspace_placement_uninit(void);
+unsigned int vspace_usable_cpus(void);
 void vspace_groups_update(void);
 void vspace_place_all(void);
 void vspace_restore_all(void);
@@ -276,6 +305,12 @@ void vspace_thread_stat_stop(struct vspace_vm *vm, struct vspace_thread *t);
 ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf);
 ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf);
 ssize_t vspace_stats_show(char *buf);
+
+/* alloc.c: run the policy each interval, apply and record its decisions. */
+void vspace_alloc_step(void);
+void vspace_decision_log(const struct vspace_policy_out *out,
+			 const struct vspace_policy_in *in);
+ssize_t vspace_decisions_read(char *buf, loff_t off, size_t count);
 
 /* worker.c: the periodic work, and CPU hotplug. */
 int vspace_worker_init(void);

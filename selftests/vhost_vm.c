@@ -13,7 +13,13 @@
  *         on a tap named by -i (default vsvnet0) with an echo peer; on
  *         SIGUSR1 send N frames of -l bytes at -r per second (0: as fast as
  *         possible) and write "sent received rtt_p50_ns rtt_p99_ns
- *         elapsed_ns" to the file named by -o.
+ *         elapsed_ns" to the file named by -o. The frames are sent from
+ *         one more thread named "CPU n/KVM", as a guest's driver runs on a
+ *         vCPU; SIGUSR2 ends the traffic early.
+ *   -S US also drive a virtio-net device, as a server: each frame that
+ *         comes in from the tap (selftests/reqclient) is a request that
+ *         costs US microseconds of CPU in a "CPU n/KVM" thread and is sent
+ *         back. No echo peer; runs until killed.
  * It prints "ready <pid>" once everything (but delayed workers) exists,
  * then runs until killed.
  */
@@ -43,6 +49,64 @@ static volatile sig_atomic_t go;
 static void on_usr1(int sig)
 {
 	go = 1;
+}
+
+static void on_usr2(int sig)
+{
+	vnet_stop = 1;
+}
+
+struct traffic {
+	long long count;
+	unsigned int len, pps;
+	int vcpu;
+	const char *out;
+};
+
+/* The guest's network driver: on its own vCPU thread. */
+static void *driver(void *arg)
+{
+	struct traffic *tr = arg;
+	struct vnet_result r;
+	char tmp[4096], name[16];
+	FILE *f;
+
+	snprintf(name, sizeof(name), "CPU %d/KVM", tr->vcpu);
+	pthread_setname_np(pthread_self(), name);
+	while (!go)
+		usleep(10000);
+	vnet_run(tr->count, tr->len, tr->pps, &r);
+	/* Written whole, then renamed: a reader never sees half. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", tr->out ? tr->out : "");
+	f = tr->out ? fopen(tmp, "w") : stdout;
+	if (f) {
+		fprintf(f, "%llu %llu %llu %llu %llu\n",
+			(unsigned long long)r.sent,
+			(unsigned long long)r.received,
+			(unsigned long long)r.rtt_p50_ns,
+			(unsigned long long)r.rtt_p99_ns,
+			(unsigned long long)r.elapsed_ns);
+		if (tr->out)
+			fclose(f);
+		else
+			fflush(f);
+		if (tr->out)
+			rename(tmp, tr->out);
+	}
+	return NULL;
+}
+
+static int tr_vcpu;
+
+/* The guest's server: on its own vCPU thread. */
+static void *server(void *arg)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "CPU %d/KVM", tr_vcpu);
+	pthread_setname_np(pthread_self(), name);
+	vnet_serve(*(unsigned int *)arg);
+	return NULL;
 }
 
 static long long now_ns(void)
@@ -99,11 +163,12 @@ static int make_workers(int workers, int kthread)
 int main(int argc, char **argv)
 {
 	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, delay = 0, c, i;
+	int serve = -1;
 	unsigned int len = 64, pps = 0;
 	const char *ifname = "vsvnet0", *out = NULL;
 	long long traffic = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:d:t:l:r:i:o:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:d:t:l:r:i:o:S:")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -116,6 +181,7 @@ int main(int argc, char **argv)
 		case 'r': pps = atoi(optarg); break;
 		case 'i': ifname = optarg; break;
 		case 'o': out = optarg; break;
+		case 'S': serve = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-d MS]\n"
 				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]]\n");
@@ -145,13 +211,43 @@ int main(int argc, char **argv)
 			return c;
 	}
 	if (traffic) {
+		static struct traffic tr;
+		pthread_t t;
+
 		signal(SIGUSR1, on_usr1);
+		signal(SIGUSR2, on_usr2);
+		/* The result may go to a pipe nobody reads any more. */
+		signal(SIGPIPE, SIG_IGN);
 		c = vnet_open(ifname, kthread);
 		if (c == -EOPNOTSUPP)
 			return 4;
 		if (c || vnet_start_peer()) {
 			fprintf(stderr, "vhost_vm: virtio-net setup: %s\n",
 				strerror(-c));
+			return 1;
+		}
+		tr = (struct traffic){ traffic, len, pps, vcpus, out };
+		if (pthread_create(&t, NULL, driver, &tr)) {
+			perror("vhost_vm: pthread_create");
+			return 1;
+		}
+	}
+	if (serve >= 0) {
+		static unsigned int work;
+		pthread_t t;
+
+		work = serve;
+		c = vnet_open(ifname, kthread);
+		if (c == -EOPNOTSUPP)
+			return 4;
+		if (c) {
+			fprintf(stderr, "vhost_vm: virtio-net setup: %s\n",
+				strerror(-c));
+			return 1;
+		}
+		tr_vcpu = vcpus;
+		if (pthread_create(&t, NULL, server, &work)) {
+			perror("vhost_vm: pthread_create");
 			return 1;
 		}
 	}
@@ -164,29 +260,6 @@ int main(int argc, char **argv)
 		c = make_workers(workers, kthread);
 		if (c)
 			return c;
-	}
-	if (traffic) {
-		struct vnet_result r;
-		char tmp[4096];
-		FILE *f;
-
-		while (!go)
-			pause();
-		vnet_run(traffic, len, pps, &r);
-		/* Written whole, then renamed: a reader never sees half. */
-		snprintf(tmp, sizeof(tmp), "%s.tmp", out ? out : "");
-		f = out ? fopen(tmp, "w") : stdout;
-		if (f) {
-			fprintf(f, "%llu %llu %llu %llu %llu\n",
-				(unsigned long long)r.sent,
-				(unsigned long long)r.received,
-				(unsigned long long)r.rtt_p50_ns,
-				(unsigned long long)r.rtt_p99_ns,
-				(unsigned long long)r.elapsed_ns);
-			fclose(f);
-			if (out)
-				rename(tmp, out);
-		}
 	}
 	for (;;)
 		pause();

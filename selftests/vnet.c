@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -76,7 +77,13 @@ static int tap_open(const char *ifname)
 		return -errno;
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(tap_fd, TUNSETIFF, &ifr) || ioctl(tap_fd, TUNSETVNETHDRSZ, &hdr))
+	/* A tap of the same name from a process just killed may linger. */
+	for (s = 0; ioctl(tap_fd, TUNSETIFF, &ifr); s++) {
+		if (errno != EBUSY || s == 50)
+			return -errno;
+		usleep(100000);
+	}
+	if (ioctl(tap_fd, TUNSETVNETHDRSZ, &hdr))
 		return -errno;
 
 	s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -243,6 +250,16 @@ int vnet_start_peer(void)
 		return -errno;
 	peer = fork();
 	if (peer == 0) {
+		int fd;
+
+		/*
+		 * Hold nothing of the driver's (the tap must go when the
+		 * driver does, so its name can be used again) and die with it.
+		 */
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != s)
+				close(fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		peer_loop(s);
 		_exit(0);
 	}
@@ -259,6 +276,10 @@ void vnet_stop_peer(void)
 	}
 }
 
+volatile int vnet_stop;
+
+#define RTT_MAX (1 << 20)
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -272,7 +293,9 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 	static const unsigned char dst[ETH_ALEN] = { 2, 0, 0, 0, 0, 2 };
 	static const unsigned char src[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
 	uint16_t free_tx[RING], nfree = 0;
-	uint64_t *rtt = calloc(count, sizeof(*rtt));
+	/* Round trips of the first RTT_MAX frames: enough for percentiles. */
+	uint64_t nrtt = count < RTT_MAX ? count : RTT_MAX;
+	uint64_t *rtt = calloc(nrtt, sizeof(*rtt));
 	uint64_t start = now_ns(), last_progress = start, seq = 0;
 	uint32_t ulen;
 	int id, i;
@@ -290,8 +313,8 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 	for (i = RING - 1; i >= 0; i--)
 		free_tx[nfree++] = i;
 
-	while (res->received < count) {
-		uint64_t now = now_ns();
+	while (res->received < count && !vnet_stop) {
+		uint64_t now = now_ns(), before = seq + res->received;
 		int posted = 0;
 
 		/* Send while the window and the rate allow. */
@@ -322,8 +345,9 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 
 			memcpy(&p, b + HDR + ETH_HLEN, sizeof(p));
 			if (ulen >= HDR + ETH_HLEN + sizeof(p) && p.magic == MAGIC &&
-			    p.seq < count && !rtt[p.seq]) {
-				rtt[p.seq] = now_ns() - p.sent_ns;
+			    p.seq < count && (p.seq >= nrtt || !rtt[p.seq])) {
+				if (p.seq < nrtt)
+					rtt[p.seq] = now_ns() - p.sent_ns;
 				res->received++;
 				last_progress = now_ns();
 			}
@@ -332,13 +356,27 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 		}
 		if (posted)
 			vq_kick(&vqs[RXQ]);
+		/*
+		 * At a set rate, nap while there is nothing to do, as an idle
+		 * guest would: until the next frame is due, or briefly while
+		 * echoes are outstanding.
+		 */
+		if (pps && seq + res->received == before) {
+			uint64_t next = start + seq * 1000000000ULL / pps;
+
+			now = now_ns();
+			if (seq == res->received && next > now)
+				usleep((next - now) / 1000);
+			else
+				usleep(20);
+		}
 		/* Frames can be lost (full queues): give up after 2 s idle. */
 		if (now_ns() - last_progress > 2000000000ULL)
 			break;
 	}
 	res->sent = seq;
 	res->elapsed_ns = now_ns() - start;
-	for (i = 0, seq = 0; (uint64_t)i < count; i++)
+	for (i = 0, seq = 0; (uint64_t)i < nrtt; i++)
 		if (rtt[i])
 			rtt[seq++] = rtt[i];
 	qsort(rtt, seq, sizeof(*rtt), cmp_u64);
@@ -347,5 +385,62 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 		res->rtt_p99_ns = rtt[seq * 99 / 100];
 	}
 	free(rtt);
+	return 0;
+}
+
+/*
+ * A server on the guest side: every frame that arrives is a request; burn
+ * @work_us of CPU (the request's work, in this vCPU thread) and send the
+ * frame back with the addresses swapped. Nap while nothing arrives, as an
+ * idle guest halts. Runs until vnet_stop.
+ */
+int vnet_serve(unsigned int work_us)
+{
+	uint16_t free_tx[RING], nfree = 0;
+	uint32_t ulen;
+	int id, i;
+
+	for (i = 0; i < RING; i++)
+		vq_post(&vqs[RXQ], i, BUF, 1);
+	vq_kick(&vqs[RXQ]);
+	for (i = RING - 1; i >= 0; i--)
+		free_tx[nfree++] = i;
+
+	while (!vnet_stop) {
+		int served = 0, got = 0;
+
+		while ((id = vq_get(&vqs[TXQ], &ulen)) >= 0)
+			free_tx[nfree++] = id;
+		while (nfree && (id = vq_get(&vqs[RXQ], &ulen)) >= 0) {
+			char *in = vqs[RXQ].bufs + (size_t)id * BUF, *out;
+			uint64_t until = now_ns() + work_us * 1000ULL;
+			unsigned char mac[ETH_ALEN];
+			uint16_t tid;
+
+			got = 1;
+			/* Requests only: not what the host's stack sends. */
+			if (ulen > HDR + ETH_HLEN && ulen <= BUF &&
+			    *(uint16_t *)(in + HDR + 2 * ETH_ALEN) == htons(ETH_P_VNET)) {
+				while (now_ns() < until)
+					;
+				tid = free_tx[--nfree];
+				out = vqs[TXQ].bufs + (size_t)tid * BUF;
+				memcpy(out, in, ulen);
+				memset(out, 0, HDR);
+				memcpy(mac, out + HDR, ETH_ALEN);
+				memcpy(out + HDR, out + HDR + ETH_ALEN, ETH_ALEN);
+				memcpy(out + HDR + ETH_ALEN, mac, ETH_ALEN);
+				vq_post(&vqs[TXQ], tid, ulen, 0);
+				served = 1;
+			}
+			vq_post(&vqs[RXQ], id, BUF, 1);
+		}
+		if (served)
+			vq_kick(&vqs[TXQ]);
+		if (got)
+			vq_kick(&vqs[RXQ]);
+		else
+			usleep(50);
+	}
 	return 0;
 }

@@ -35,4 +35,13 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 
 void vnet_stop_peer(void);
 
+/*
+ * Serve requests from the tap side (reqclient): each frame costs @work_us
+ * of CPU and is sent back. Until vnet_stop.
+ */
+int vnet_serve(unsigned int work_us);
+
+/* Set (from a signal handler) to end vnet_run() early. */
+extern volatile int vnet_stop;
+
 #endif /* _VNET_H */

@@ -307,7 +307,7 @@ TEST_F(stats, unload_under_load)
 
 	if (vs_find_ko(ko, sizeof(ko)))
 		SKIP(return, "no vspace.ko (set VSPACE_KO)");
-	START_VM("-w 3 -c 2 -b 80 -t 10000000 -i vsvnet2 -o /dev/null");
+	START_VM("-w 3 -c 2 -b 80 -t 10000000 -i vsvnet2 -o /tmp/vspace-unload.result");
 	self->hogs[0] = spawn_hog(-1);
 	self->hogs[1] = spawn_hog(-1);
 	ASSERT_EQ(0, vs_write("interval_ms", "10"));

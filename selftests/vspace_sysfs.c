@@ -14,7 +14,7 @@
 /* In restore order: the I/O bounds depend on cpus. */
 static const char * const rw_files[] = {
 	"enabled", "mode", "interval_ms", "cpus", "io_cpus_max", "io_cpus_min",
-	"auto_discover",
+	"auto_discover", "isolation",
 };
 
 #define NR_RW ARRAY_SIZE(rw_files)
@@ -108,6 +108,9 @@ TEST_F(vspace, files_and_modes)
 		{ "io_cpus_min", 0644 },
 		{ "io_cpus_max", 0644 },
 		{ "auto_discover", 0644 },
+		{ "isolation", 0644 },
+		{ "free_cpus", 0444 },
+		{ "decisions", 0444 },
 		{ "stats", 0444 },
 		{ "vms/add", 0200 },
 		{ "vms/remove", 0200 },
@@ -222,6 +225,13 @@ TEST_F(vspace, auto_discover)
 			"99999999999999999999\n");
 }
 
+TEST_F(vspace, isolation)
+{
+	expect_takes(_metadata, "isolation", "0\n", "0");
+	expect_takes(_metadata, "isolation", "1\n", "1");
+	EXPECT_REJECTED("isolation", "\n", "2\n", "-1\n", "on\n", "1x\n");
+}
+
 /* Parse a cpulist into a CPU count; -1 on junk. */
 static int cpulist_count(const char *list)
 {
@@ -245,8 +255,8 @@ static int cpulist_count(const char *list)
 }
 
 /*
- * io_cpus and vm_cpus split the usable CPUs: disjoint, the I/O group at the
- * top end with io_cpus_min CPUs, the VM group the rest.
+ * io_cpus and vm_cpus split the usable CPUs (performance mode): disjoint,
+ * the I/O group at the top end within its bounds, the VM group the rest.
  */
 TEST_F(vspace, groups_and_bounds)
 {
@@ -272,11 +282,17 @@ TEST_F(vspace, groups_and_bounds)
 	/* The top CPU is the I/O group's. */
 	EXPECT_STREQ(strrchr(online, '-') ? strrchr(online, '-') + 1 : online, io);
 
+	/*
+	 * A lower minimum lets the policy shrink the group later; a lower
+	 * maximum shrinks it at once.
+	 */
 	expect_takes(_metadata, "io_cpus_min", "0\n", "0");
+	expect_takes(_metadata, "io_cpus_max", "0\n", "0");
 	ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
 	EXPECT_STREQ("", io);
 	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
 	EXPECT_STREQ(online, vm);
+	expect_takes(_metadata, "io_cpus_max", val, want);
 
 	/* min > max, max beyond what cpus leaves room for (one VM CPU). */
 	snprintf(bad[0], sizeof(bad[0]), "%d\n", n);

@@ -13,6 +13,14 @@
 #define VSPACE_INTERVAL_MS_MAX		10000
 #define VSPACE_INTERVAL_MS_DEFAULT	100
 
+/* Per-VM SLO (vms/<pid>/slo_us) and fed latency (latency_us), in us. */
+#define VSPACE_SLO_US_MAX		10000000
+
+/* Per-VM weight for I/O isolation (vms/<pid>/weight). */
+#define VSPACE_WEIGHT_MIN		1
+#define VSPACE_WEIGHT_MAX		10000
+#define VSPACE_WEIGHT_DEFAULT		100
+
 enum vspace_mode {
 	VSPACE_MODE_PERFORMANCE,
 	VSPACE_MODE_ENERGY,

@@ -21,7 +21,8 @@ dmesg -C
 		echo "# not ok 1 lab.insmod"
 	fi
 	VSPACE_KO=$ko GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
-		./selftests/run_tests.sh vspace_sysfs vspace_vms vspace_stats vspace_guests.sh vspace_load
+		./selftests/run_tests.sh vspace_sysfs vspace_vms vspace_stats vspace_guests.sh \
+		vspacectl.sh vspace_load
 	if rmmod vspace; then
 		echo "# ok 1 lab.rmmod"
 	else

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The README's demo, inside a lab guest: load vspace, start two tiny KVM
-# guests, show their threads before and after vspace binds them, change the
-# mode live, and give everything back.
+# guests, manage them with vspacectl (by name and by pid), show their
+# threads before and after vspace binds them, set an SLO and a weight,
+# change the mode live, show the policy's decisions, and give everything
+# back.
 set -eu
 ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
 export GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER
@@ -29,7 +31,7 @@ say "grep -s . $V/* || true"
 echo
 echo "== two tiny KVM guests, each with 2 vCPUs and a vhost-net NIC;"
 echo "   g1 names its threads (debug-threads=on), g2 does not"
-p1=$(guest_start g1 -name g1,debug-threads=on)
+p1=$(guest_start g1 -name guest=g1,debug-threads=on)
 p2=$(guest_start g2)
 guest_wait_vcpus "$p1"
 guest_wait_vcpus "$p2"
@@ -39,17 +41,21 @@ show_threads g1 "$p1"
 show_threads g2 "$p2"
 
 say vspacectl enable
-say vspacectl vm add "$p1"
+say vspacectl vm add g1
 say "echo $p2 > $V/vms/add"
-say "cat $V/io_cpus $V/vm_cpus"
-say vspacectl vm list
+say vspacectl slo g1 2000
+say vspacectl weight "$p2" 300
+say vspacectl status
 echo
 echo "== after: vCPUs on vm_cpus, vhost workers on io_cpus, the rest untouched"
 show_threads g1 "$p1"
 show_threads g2 "$p2"
 
-say "echo energy > $V/mode"
-say "cat $V/mode"
+say vspacectl mode energy
+sleep 3
+say vspacectl decisions
+say "vspacectl stats --prometheus | grep -E '^vspace_(group_util_pct|vm_slo_missed)'"
+say "vspacectl interval 5 || true"
 say "echo 5 > $V/interval_ms || true"
 say 'dmesg | grep vspace | tail -n 1'
 

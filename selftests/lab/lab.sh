@@ -7,6 +7,9 @@
 #   lab.sh check          build, boot every lab kernel, run the selftests
 #   lab.sh demo           boot the newest kernel and run the demo script
 #   lab.sh bench          hook overhead benchmark (-icount), on 6.12
+#   lab.sh eval           vspace against the default scheduler and static
+#                         pinning (selftests/eval), on 6.12 with 4 vCPUs;
+#                         results and plots into Documentation/evaluation/
 #   lab.sh run SCRIPT...  boot every lab kernel and run SCRIPT (path relative
 #                         to the top of the tree) in each
 #
@@ -17,7 +20,8 @@
 # Environment:
 #   LAB_KERNELS   which kernels: any of "6.1 6.12 6.12-rt" (default "6.1 6.12")
 #   LAB_RT=1      adds 6.12-rt to the default list
-#   LAB_SMP       guest vCPUs (default 2)
+#   LAB_SMP       guest vCPUs (default 2; the policy boot takes at least 4)
+#   LAB_RUNS      which boots per kernel: "check policy" (default)
 #   LAB_MEM       guest memory in MiB (default 2048)
 #   LAB_TIMEOUT   seconds one guest may run (default 1200)
 #   LAB_TCG_THREAD  single (default) or multi: QEMU's TCG threading
@@ -43,7 +47,7 @@ BOOT_MODULES="virtio_pci 9pnet_virtio 9p overlay"
 
 HOST_PKGS="make gcc libc6-dev bc flex bison libelf-dev qemu-system-x86
 	   busybox-static kmod cpio xz-utils linux-source-6.12 perl
-	   python3 python3-docutils"
+	   python3 python3-docutils bpftrace"
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
@@ -183,11 +187,11 @@ make_initramfs() {
 	rm -rf "$root"
 }
 
-# boot KVER SCRIPT OUTDIR: run SCRIPT inside the guest; its output goes to
-# the console (and OUTDIR/console.log), files it writes to $LAB_OUT land
-# in OUTDIR.
+# boot KVER SCRIPT OUTDIR [SMP]: run SCRIPT inside the guest; its output
+# goes to the console (and OUTDIR/console.log), files it writes to $LAB_OUT
+# land in OUTDIR.
 boot() {
-	local kver=$1 script=$2 out=$3 rc=0
+	local kver=$1 script=$2 out=$3 smp=${4:-$SMP} rc=0
 	# shellcheck disable=SC2206
 	local extra=(${LAB_QEMU_EXTRA:-})
 	local kernel=$CACHE/kernels/$kver/boot/vmlinuz-$kver
@@ -195,7 +199,7 @@ boot() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	timeout --foreground -k 10 "$TIMEOUT" \
-	qemu-system-x86_64 -accel tcg,thread="$TCG_THREAD" -cpu max -smp "$SMP" -m "$MEM" \
+	qemu-system-x86_64 -accel tcg,thread="$TCG_THREAD" -cpu max -smp "$smp" -m "$MEM" \
 		-nodefaults -display none -no-reboot -serial stdio -monitor none \
 		"${extra[@]}" \
 		-kernel "$kernel" -initrd "$CACHE/build/$kver/initramfs.cpio.gz" \
@@ -241,7 +245,7 @@ tally() {
 # Checks that need no guest: style, and -Werror builds of the tools. Sets
 # tp/tf (in cmd_check) and adds a summary line.
 host_checks() {
-	local name hp=0 hf=0
+	local name hp=0 hf=0 p f lf
 	for name in lint docs vspacectl; do
 		if make -s -C "$TOP" "$name" >"$CACHE/results/host-$name.log" 2>&1; then
 			hp=$((hp + 1))
@@ -251,31 +255,54 @@ host_checks() {
 			cat "$CACHE/results/host-$name.log" >&2
 		fi
 	done
+	# Host-side test programs, one result per test case: the policy's
+	# unit tests and vspacectl's golden-output tests.
+	for name in policy vspacectl-golden; do
+		lf=$CACHE/results/host-$name.log
+		case $name in
+		policy) make -s -C "$TOP/selftests/policy" policy_test >"$lf" 2>&1 &&
+			"$TOP/selftests/policy/policy_test" >>"$lf" 2>&1 ;;
+		*) "$TOP/selftests/vspacectl/run.sh" >"$lf" 2>&1 ;;
+		esac
+		sed 's/^/# /' "$lf"
+		p=$(grep -cE '^ok [0-9]+ ' "$lf" || true)
+		f=$(grep -cE '^not ok [0-9]+ ' "$lf" || true)
+		[ "$p" -gt 0 ] || f=$((f + 1))
+		hp=$((hp + p)) hf=$((hf + f))
+	done
 	summary+=("host: $hp passed, $hf failed, 0 skipped")
 	tp=$((tp + hp)) tf=$((tf + hf))
 }
 
 cmd_check() {
-	local kver out p f s tp=0 tf=0 ts=0 summary=()
+	local kver out p f s tp=0 tf=0 ts=0 summary=() run smp
 	prepare
 	mkdir -p "$CACHE/results"
 	host_checks
 	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
 	for kver in "${KVERS[@]}"; do
-		out=$CACHE/results/$kver
-		log "booting $kver"
-		boot "$kver" selftests/lab/guest-check.sh "$out" || true
-		touch "$out/ktap.log" "$out/dmesg.log"
-		read -r p f s < <(tally "$out")
-		# A guest that did not finish, or whose script failed or ran no
-		# test, is a failure whatever it printed.
-		if [ "$(cat "$out/exit" 2>/dev/null)" != 0 ] ||
-		   ! grep -qE '^# (not )?ok ' "$out/ktap.log"; then
-			log "$kver: the guest run is broken (see $out/console.log)"
-			f=$((f + 1))
-		fi
-		summary+=("$kver: $p passed, $f failed, $s skipped")
-		tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+		# The policy tests need CPUs to move: a second boot with 4.
+		for run in ${LAB_RUNS:-check policy}; do
+			out=$CACHE/results/$kver
+			smp=$SMP
+			if [ $run = policy ]; then
+				out=$CACHE/results/$kver-policy
+				smp=$((SMP > 4 ? SMP : 4))
+			fi
+			log "booting $kver ($run, $smp CPUs)"
+			boot "$kver" "selftests/lab/guest-$run.sh" "$out" "$smp" || true
+			touch "$out/ktap.log" "$out/dmesg.log"
+			read -r p f s < <(tally "$out")
+			# A guest that did not finish, or whose script failed
+			# or ran no test, is a failure whatever it printed.
+			if [ "$(cat "$out/exit" 2>/dev/null)" != 0 ] ||
+			   ! grep -qE '^# (not )?ok ' "$out/ktap.log"; then
+				log "$kver: the guest run is broken (see $out/console.log)"
+				f=$((f + 1))
+			fi
+			summary+=("$kver ($run): $p passed, $f failed, $s skipped")
+			tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+		done
 	done
 	echo
 	echo "== vspace lab results =="
@@ -302,6 +329,27 @@ cmd_bench() {
 	cat "$CACHE/results/bench/bench.txt"
 }
 
+# The evaluation: a longer run of selftests/eval/eval.py (EVAL_ARGS adds
+# options), then plots; results go to Documentation/evaluation/.
+cmd_eval() {
+	local out=$CACHE/results/eval doc=$TOP/Documentation/evaluation
+	KERNELS=${LAB_KERNELS:-6.12}
+	need_pkgs gnuplot-nox
+	prepare
+	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
+	# The guest's environment is its own: options go through the cache.
+	printf '%s\n' "${EVAL_ARGS:-}" >"$CACHE/eval-args"
+	boot "${KVERS[-1]}" selftests/lab/guest-eval.sh "$out" "$((SMP > 4 ? SMP : 4))" ||
+		die "the evaluation did not finish (see $out/console.log)"
+	"$LAB/dmesg-check.sh" "$out/dmesg.log" || die "the kernel log shows a problem"
+	"$TOP/selftests/eval/plot.sh" "$out"
+	mkdir -p "$doc"
+	cp "$out/eval.json" "$out/eval.txt" "$out/latency.png" "$out/cores.png" "$doc/"
+	echo
+	cat "$out/eval.txt"
+	log "results in $doc"
+}
+
 cmd_run() {
 	local kver rc=0
 	prepare
@@ -316,7 +364,8 @@ case ${1:-check} in
 check) cmd_check ;;
 demo) cmd_demo ;;
 bench) cmd_bench ;;
+eval) cmd_eval ;;
 run) shift; cmd_run "$@" ;;
 prepare) prepare ;;
-*) die "usage: lab.sh check|demo|run SCRIPT|prepare" ;;
+*) die "usage: lab.sh check|demo|bench|eval|run SCRIPT|prepare" ;;
 esac

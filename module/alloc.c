@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocation: each interval, hand the measured figures to the policy
+ * (policy.c), apply what it decides, and keep the last decisions where the
+ * operator can see them: the decisions file and the vspace:decision trace
+ * event. Only intervals that changed something are recorded.
+ *
+ * Everything here runs under vspace_lock.
+ */
+#include <linux/cpu.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "vspace.h"
+#include "trace.h"
+
+#define VSPACE_DECISIONS	64
+/* An application latency fed through latency_us counts this many intervals. */
+#define VSPACE_LATENCY_FRESH	3
+
+/**
+ * struct vspace_decision - one recorded decision
+ * @time_ms: boot time, ms.
+ * @mode:    the mode it was made in.
+ * @out:     sizes before and after, demand, reasons.
+ * @util:    utilisation of each group's CPUs, percent.
+ * @p99_us:  p99 wait of each group's managed threads.
+ * @missed:  VMs that missed their SLO.
+ * @confined: VMs whose I/O is confined after it.
+ */
+struct vspace_decision {
+	u64 time_ms;
+	u32 mode;
+	struct vspace_policy_out out;
+	u32 util[VSPACE_NR_PG];
+	u64 p99_us[VSPACE_NR_PG];
+	u32 missed;
+	u32 confined;
+};
+
+static struct vspace_decision vspace_decisions[VSPACE_DECISIONS];
+static unsigned long vspace_nr_decisions;
+
+static const char * const vspace_why_names[VSPACE_NR_WHY] = VSPACE_WHY_NAMES;
+
+void vspace_decision_log(const struct vspace_policy_out *out,
+			 const struct vspace_policy_in *in)
+{
+	struct vspace_decision *d;
+	struct vspace_vm *vm;
+	int g;
+
+	lockdep_assert_held(&vspace_lock);
+	d = &vspace_decisions[vspace_nr_decisions++ % VSPACE_DECISIONS];
+	memset(d, 0, sizeof(*d));
+	d->time_ms = div_u64(ktime_get_boottime_ns(), NSEC_PER_MSEC);
+	d->mode = vspace_policy.mode;
+	d->out = *out;
+	list_for_each_entry(vm, &vspace_vms, node) {
+		d->missed += vm->pol.slo_missed;
+		d->confined += vm->pol.confined;
+	}
+	if (in) {
+		for (g = 0; g < VSPACE_NR_PG; g++) {
+			d->util[g] = in->g[g].util_pct;
+			d->p99_us[g] = div_u64(in->g[g].p99_ns, NSEC_PER_USEC);
+		}
+	}
+	trace_decision(d->mode, out->old_vm, out->old_io, out->vm, out->io,
+		       out->free, out->demand[VSPACE_PG_VM],
+		       out->demand[VSPACE_PG_IO], d->missed, d->confined,
+		       out->why);
+}
+
+static int vspace_decision_emit(char *buf, size_t size,
+				const struct vspace_decision *d)
+{
+	const struct vspace_policy_out *o = &d->out;
+	int len, i, n = 0;
+
+	len = scnprintf(buf, size,
+			"%llu %s %u %u %u %u %u %u %u %u %llu %llu %llu %llu %u %u ",
+			d->time_ms, vspace_mode_names[d->mode], o->old_vm,
+			o->old_io, o->old_free, o->vm, o->io, o->free,
+			d->util[VSPACE_PG_VM], d->util[VSPACE_PG_IO],
+			o->demand[VSPACE_PG_VM], o->demand[VSPACE_PG_IO],
+			d->p99_us[VSPACE_PG_VM], d->p99_us[VSPACE_PG_IO],
+			d->missed, d->confined);
+	for (i = 0; i < VSPACE_NR_WHY; i++)
+		if (o->why & BIT(i))
+			len += scnprintf(buf + len, size - len, "%s%s",
+					 n++ ? "+" : "", vspace_why_names[i]);
+	len += scnprintf(buf + len, size - len, "\n");
+	return len;
+}
+
+#define VSPACE_DECISION_LINE	192
+
+/*
+ * The decisions file: a header and the last decisions, oldest first. More
+ * than a page, so it is a binary attribute; each read formats a snapshot.
+ */
+ssize_t vspace_decisions_read(char *buf, loff_t off, size_t count)
+{
+	size_t size = (VSPACE_DECISIONS + 1) * VSPACE_DECISION_LINE;
+	unsigned long i, first;
+	ssize_t ret = 0;
+	char *text;
+	int len;
+
+	text = kmalloc(size, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+	len = scnprintf(text, size,
+			"# time_ms mode old_vm old_io old_free vm io free vm_util_pct io_util_pct vm_demand_mcpu io_demand_mcpu vm_p99_wait_us io_p99_wait_us slo_missed confined reason\n");
+	mutex_lock(&vspace_lock);
+	first = vspace_nr_decisions > VSPACE_DECISIONS ?
+		vspace_nr_decisions - VSPACE_DECISIONS : 0;
+	for (i = first; i < vspace_nr_decisions; i++)
+		len += vspace_decision_emit(text + len, size - len,
+					    &vspace_decisions[i % VSPACE_DECISIONS]);
+	mutex_unlock(&vspace_lock);
+	if (off < len) {
+		ret = min_t(size_t, count, len - off);
+		memcpy(buf, text + off, ret);
+	}
+	kfree(text);
+	return ret;
+}
+
+/* Count the managed threads of each group that still exist. */
+static void vspace_count_threads(struct vspace_policy_in *in)
+{
+	struct vspace_thread *t;
+	struct vspace_vm *vm;
+
+	list_for_each_entry(vm, &vspace_vms, node)
+		list_for_each_entry(t, &vm->threads, node)
+			if (t->stat && t->kind != VSPACE_KIND_OTHER)
+				in->g[t->kind == VSPACE_KIND_VHOST ?
+				      VSPACE_PG_IO : VSPACE_PG_VM].threads++;
+}
+
+/*
+ * One interval of the policy, after vspace_stats_update(): decide, lay the
+ * groups out again; the caller then places the threads.
+ */
+void vspace_alloc_step(void)
+{
+	u64 now = ktime_get_ns(), fresh;
+	struct vspace_policy_in in = {};
+	struct vspace_policy_out out;
+	struct vspace_vm *vm;
+	bool isolate = false;
+	int g;
+
+	lockdep_assert_held(&vspace_lock);
+	if (!vspace_config.enabled) {
+		vspace_nr_confined = 0;
+		return;
+	}
+	fresh = (u64)VSPACE_LATENCY_FRESH * vspace_config.interval_ms *
+		NSEC_PER_MSEC;
+	in.mode = vspace_config.mode;
+	in.ncpus = vspace_usable_cpus();
+	in.io_min = vspace_config.io_cpus_min;
+	in.io_max = vspace_config.io_cpus_max;
+	in.interval_ns = vspace_stats.interval_ns;
+	in.isolation = vspace_config.isolation;
+	for (g = 0; g < VSPACE_NR_PG; g++) {
+		const struct vspace_group_stats *gs = &vspace_stats.group[g];
+
+		in.g[g].util_pct = gs->util_pct;
+		in.g[g].wait_ns = gs->sample.c.wait_ns;
+		in.g[g].p99_ns = gs->sample.p99_ns;
+	}
+	vspace_count_threads(&in);
+	list_for_each_entry(vm, &vspace_vms, node) {
+		vm->pol.latency_fresh = vm->latency_at &&
+					now - vm->latency_at <= fresh;
+		vm->pol.io_ns = vm->io_sample_ns;
+		vspace_policy_account(&in, &vm->pol);
+	}
+	vspace_policy_decide(&vspace_policy, &in, &out);
+	in.confined = vspace_nr_confined;
+	vspace_nr_confined = 0;
+	list_for_each_entry(vm, &vspace_vms, node) {
+		isolate |= vspace_policy_isolate(&vspace_policy, &in, &vm->pol);
+		vspace_nr_confined += vm->pol.confined;
+	}
+	if (isolate)
+		out.why |= VSPACE_WHY_ISOLATE;
+	if (out.why)
+		vspace_decision_log(&out, &in);
+	vspace_groups_update();
+}

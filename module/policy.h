@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The allocation heuristic's interface. policy.c includes only this file,
+ * so the same policy.c builds into the module and, unchanged, into the
+ * userspace unit tests and the replay simulator (userspace/vspace-sim).
+ */
+#ifndef _VSPACE_POLICY_H
+#define _VSPACE_POLICY_H
+
+#ifdef __KERNEL__
+#include <linux/math64.h>
+#include <linux/types.h>
+#define vspace_div64(a, b)	div64_u64(a, b)
+#else
+#include <linux/types.h>
+#include <stdbool.h>
+typedef __u8 u8;
+typedef __u32 u32;
+typedef __u64 u64;
+#define vspace_div64(a, b)	((a) / (b))
+#endif
+
+#include <uapi/vspace.h>
+
+enum { VSPACE_PG_VM, VSPACE_PG_IO, VSPACE_NR_PG };
+
+/* Why the sizes changed; a decision may have several reasons. */
+enum vspace_reason {
+	VSPACE_WHY_SLO		= 1 << 0,	/* a VM missed its SLO */
+	VSPACE_WHY_DEMAND	= 1 << 1,	/* load above the grow threshold */
+	VSPACE_WHY_BALANCE	= 1 << 2,	/* both groups short: split by demand */
+	VSPACE_WHY_RELEASE	= 1 << 3,	/* load low and every SLO has margin */
+	VSPACE_WHY_MODE		= 1 << 4,	/* the mode changed */
+	VSPACE_WHY_BOUNDS	= 1 << 5,	/* CPUs or io_cpus_min/max changed */
+	VSPACE_WHY_ISOLATE	= 1 << 6,	/* a VM's I/O was (un)confined */
+	VSPACE_NR_WHY		= 7
+};
+
+/* Names of the reason bits, in bit order, for the decisions file. */
+#define VSPACE_WHY_NAMES { "slo", "demand", "balance", "release", "mode", \
+			   "bounds", "isolate" }
+
+/* One group over the last interval. */
+struct vspace_pgroup {
+	u32 threads;	/* managed threads that belong to it */
+	u32 util_pct;	/* its CPUs' busy time, irq and softirq included */
+	u64 wait_ns;	/* its managed threads' run-queue wait, summed */
+	u64 p99_ns;	/* their p99 wakeup-to-run delay */
+};
+
+/**
+ * struct vspace_policy_in - what the heuristic sees each interval
+ * @mode:        enum vspace_mode.
+ * @ncpus:       usable CPUs: vspace's cpus that are online.
+ * @io_min:      io_cpus_min, io_cpus_max.
+ * @io_max:
+ * @interval_ns: the interval's real length.
+ * @isolation:   weighted I/O isolation is on.
+ * @confined:    VMs confined at the end of the last interval.
+ * @g:           per group (VSPACE_PG_VM, VSPACE_PG_IO).
+ * The rest is summed by vspace_policy_account() over the VMs:
+ * @slo_miss:    VMs missing their SLO, by the group to grow.
+ * @slo_tight:   VMs without margin (above 3/4 of their SLO), by group.
+ * @weight_sum:  weights of the VMs whose vhost workers ran.
+ * @io_ns:       their vhost workers' CPU time: what shares are taken of.
+ */
+struct vspace_policy_in {
+	u32 mode;
+	u32 ncpus;
+	u32 io_min;
+	u32 io_max;
+	u64 interval_ns;
+	bool isolation;
+	u32 confined;
+	struct vspace_pgroup g[VSPACE_NR_PG];
+	u32 slo_miss[VSPACE_NR_PG];
+	u32 slo_tight[VSPACE_NR_PG];
+	u64 weight_sum;
+	u64 io_ns;
+};
+
+/**
+ * struct vspace_policy_vm - one VM's inputs and its isolation state
+ * @slo_us:      target p99 wakeup-to-run delay, 0 for none.
+ * @latency_us:  the application's p99 latency, used instead of the wait
+ *               while @latency_fresh.
+ * @latency_fresh:
+ * @weight:      1..10000.
+ * @p99_ns:      p99 wait of its vCPU (VSPACE_PG_VM) and vhost threads.
+ * @io_ns:       CPU time of its vhost workers in the interval.
+ * @slo_missed:  out: it missed its SLO this interval.
+ * @confined:    out: its vhost workers yield to the other VMs' (isolation).
+ * @calm:        intervals in a row it was within its share while confined.
+ */
+struct vspace_policy_vm {
+	u32 slo_us;
+	u64 latency_us;
+	bool latency_fresh;
+	u32 weight;
+	u64 p99_ns[VSPACE_NR_PG];
+	u64 io_ns;
+	bool slo_missed;
+	bool confined;
+	u32 calm;
+};
+
+/**
+ * struct vspace_policy - the heuristic's state between intervals
+ * @vm:      size of the VM group.
+ * @io:      size of the I/O group. The free CPUs are ncpus - vm - io.
+ * @ncpus:   usable CPUs at the last decision.
+ * @mode:    the mode of the last decision.
+ * @tick:    intervals decided so far.
+ * @demand:  smoothed demand per group, in milli-CPUs.
+ * @calm:    intervals in a row the group could have given a CPU back.
+ * @hold:    calm intervals needed before it does; grows when a release is
+ *           soon undone, so steady noise cannot make the groups oscillate.
+ * @shrunk:  tick of the group's last release, 0 for none.
+ */
+struct vspace_policy {
+	u32 vm;
+	u32 io;
+	u32 ncpus;
+	u32 mode;
+	u64 tick;
+	u64 demand[VSPACE_NR_PG];
+	u32 calm[VSPACE_NR_PG];
+	u32 hold[VSPACE_NR_PG];
+	u64 shrunk[VSPACE_NR_PG];
+};
+
+/* What one interval decided; @why is 0 when nothing changed. */
+struct vspace_policy_out {
+	u32 old_vm, old_io, old_free;
+	u32 vm, io, free;
+	u64 demand[VSPACE_NR_PG];
+	u32 why;
+};
+
+/* The constants of the model; see policy.c. */
+#define VSPACE_HOLD_MIN		20	/* intervals */
+#define VSPACE_HOLD_MAX		5000
+#define VSPACE_REVERT_WINDOW	100	/* intervals */
+#define VSPACE_SATURATED_PCT	90	/* of the I/O group's CPUs */
+
+void vspace_policy_init(struct vspace_policy *p, u32 ncpus, u32 io_min,
+			u32 io_max, u32 mode);
+u32 vspace_policy_clamp(struct vspace_policy *p, u32 ncpus, u32 io_min,
+			u32 io_max, u32 mode);
+void vspace_policy_account(struct vspace_policy_in *in,
+			   struct vspace_policy_vm *v);
+void vspace_policy_decide(struct vspace_policy *p,
+			  const struct vspace_policy_in *in,
+			  struct vspace_policy_out *out);
+bool vspace_policy_isolate(const struct vspace_policy *p,
+			   const struct vspace_policy_in *in,
+			   struct vspace_policy_vm *v);
+
+#endif /* _VSPACE_POLICY_H */

@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""vspace against the default scheduler and static pinning, in a lab guest.
+
+Several VMs pose as latency-critical servers (vhost_vm -S: a vCPU thread
+does each request's work, a real vhost-net worker moves its packets, a
+second vCPU burns a little in the background); reqclient, on the host side
+of their taps, sends requests at a fixed rate and takes each reply's round
+trip. CPU 0 is the clients' ("the network"); the VMs get the others (the
+managed CPUs). Policies, interleaved, each repeated:
+
+  default         no vspace; the VMs may run on any managed CPU
+  static-pinning  vCPUs on all managed CPUs but the last; vhost workers
+                  and QEMU's other threads on the last (housekeeping) one
+  static-split    vspace binding with a fixed I/O group of one CPU
+  performance, energy, resource   vspace's modes
+
+For each: throughput at the SLO (the highest swept rate whose p99 stays
+under it with under 1% lost), p50/p99 at a fixed rate, busy core-seconds
+on the managed CPUs at that rate (an energy proxy), CPUs handed back
+(free_cpus), preemptions and migrations per second of the VMs' threads.
+Writes eval.json and eval.txt to the output directory.
+"""
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+V = "/sys/kernel/vspace"
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+POLICIES = ["default", "static-pinning", "static-split",
+            "performance", "energy", "resource"]
+
+
+def wr(name, val):
+    with open(os.path.join(V, name), "w") as f:
+        f.write(str(val))
+
+
+def rd(name):
+    with open(os.path.join(V, name)) as f:
+        return f.read().strip()
+
+
+def cpulist(s):
+    out = []
+    for part in filter(None, s.split(",")):
+        a, _, b = part.partition("-")
+        out += range(int(a), int(b or a) + 1)
+    return out
+
+
+def fmt_cpus(cpus):
+    return ",".join(str(c) for c in cpus)
+
+
+def setaff(tid, cpus):
+    try:
+        os.sched_setaffinity(tid, cpus)
+    except OSError:
+        pass  # exited
+
+
+def vm_threads(pid):
+    """(tid, comm) of a VM's threads, and its vhost kthreads (6.1)."""
+    out = []
+    for t in glob.glob(f"/proc/{pid}/task/*"):
+        try:
+            out.append((int(os.path.basename(t)), open(t + "/comm").read().strip()))
+        except OSError:
+            pass
+    for p in glob.glob("/proc/[0-9]*"):
+        try:
+            comm = open(p + "/comm").read().strip()
+        except OSError:
+            continue
+        if comm == f"vhost-{pid}" and int(os.path.basename(p)) != pid:
+            out.append((int(os.path.basename(p)), comm))
+    return out
+
+
+def sched_counts(pid):
+    pre = mig = 0
+    for tid, _ in vm_threads(pid):
+        try:
+            for line in open(f"/proc/{tid}/sched"):
+                k, _, v = line.partition(":")
+                k = k.strip()
+                if k == "nr_involuntary_switches":
+                    pre += int(float(v))
+                elif k == "se.nr_migrations":
+                    mig += int(float(v))
+        except OSError:
+            pass
+    return pre, mig
+
+
+def busy_ns(cpus):
+    """Busy time of @cpus from /proc/stat (user..softirq, steal), in ns."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for line in open("/proc/stat"):
+        f = line.split()
+        if f[0].startswith("cpu") and f[0] != "cpu" and int(f[0][3:]) in cpus:
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, f[1:9])
+            total += user + nice + system + irq + softirq + steal
+    return total * 1e9 / tick
+
+
+class Lab:
+    def __init__(self, args):
+        self.a = args
+        self.ncpu = os.cpu_count()
+        self.managed = list(range(1, self.ncpu))
+        self.vms = []   # (pid, Popen, tap)
+
+    def start_vms(self):
+        for i in range(self.a.vms):
+            tap = f"evtap{i}"
+            p = subprocess.Popen(
+                [os.path.join(TOP, "selftests", "vhost_vm"), "-w", "0",
+                 "-c", "1", "-b", str(self.a.background), "-S", str(self.a.work_us),
+                 "-i", tap], stdout=subprocess.PIPE, text=True)
+            line = p.stdout.readline()
+            if not line.startswith("ready"):
+                sys.exit(f"vhost_vm did not start: {line!r}")
+            self.vms.append((int(line.split()[1]), p, tap))
+        time.sleep(0.5)
+
+    def stop_vms(self):
+        for _, p, _ in self.vms:
+            p.kill()
+            p.wait()
+
+    def release(self):
+        """Back to no policy: vspace off and every thread on every CPU."""
+        wr("enabled", 0)
+        for pid, _, _ in self.vms:
+            try:
+                wr("vms/remove", pid)
+            except OSError:
+                pass
+            for tid, _ in vm_threads(pid):
+                setaff(tid, list(range(self.ncpu)))
+
+    def apply(self, policy):
+        self.release()
+        last = self.managed[-1]
+        if policy == "default":
+            for pid, _, _ in self.vms:
+                for tid, _ in vm_threads(pid):
+                    setaff(tid, self.managed)
+            return
+        if policy == "static-pinning":
+            for pid, _, _ in self.vms:
+                for tid, comm in vm_threads(pid):
+                    vcpu = comm.startswith("CPU ") and comm.endswith("/KVM")
+                    setaff(tid, self.managed[:-1] if vcpu else [last])
+            return
+        wr("io_cpus_min", 0)
+        wr("cpus", fmt_cpus(self.managed))
+        if policy == "static-split":
+            wr("mode", "performance")
+            wr("io_cpus_max", 1)
+            wr("io_cpus_min", 1)
+        else:
+            wr("mode", policy)
+            wr("io_cpus_max", max(1, len(self.managed) // 2))
+            wr("io_cpus_min", 1)
+        for pid, _, _ in self.vms:
+            wr("vms/add", pid)
+        wr("enabled", 1)
+
+    def client(self, rate, secs):
+        out = subprocess.run(
+            ["taskset", "-c", "0", os.path.join(TOP, "selftests", "reqclient"),
+             "-r", str(rate), "-d", str(secs)] + [t for _, _, t in self.vms],
+            capture_output=True, text=True, check=True).stdout.split()
+        sent, replied, p50 = int(out[0]), int(out[1]), int(out[2])
+        p99 = float("inf") if out[3] == "inf" else int(out[3])
+        return {"rate": rate, "sent": sent, "replied": replied,
+                "p50_us": p50 / 1000, "p99_us": p99 / 1000 if p99 != float("inf") else None}
+
+    def measure(self, policy):
+        a = self.a
+        res = {"policy": policy, "sweep": []}
+        for rate in a.rates:
+            self.client(rate, a.warmup)          # let the policy adapt
+            r = self.client(rate, a.seconds)
+            res["sweep"].append(r)
+        ok = [r["rate"] for r in res["sweep"]
+              if r["p99_us"] is not None and r["p99_us"] <= a.slo_us
+              and r["replied"] >= 0.99 * r["sent"]]
+        res["throughput_at_slo"] = max(ok) if ok else 0
+
+        # The fixed rate: latency, busy core-seconds, CPUs used, scheduling.
+        self.client(a.fixed_rate, a.warmup)
+        before = [sched_counts(pid) for pid, _, _ in self.vms]
+        b0, t0 = busy_ns(self.managed), time.monotonic()
+        samples = []
+        proc = subprocess.Popen(
+            ["taskset", "-c", "0", os.path.join(TOP, "selftests", "reqclient"),
+             "-r", str(a.fixed_rate), "-d", str(a.seconds)] + [t for _, _, t in self.vms],
+            stdout=subprocess.PIPE, text=True)
+        while proc.poll() is None:
+            if policy in ("default", "static-pinning"):
+                used, free = len(self.managed), 0
+            else:
+                free = len(cpulist(rd("free_cpus")))
+                used = len(self.managed) - free
+            samples.append({"t": round(time.monotonic() - t0, 2), "cpus_used": used,
+                            "free": free})
+            time.sleep(0.1)
+        out = proc.stdout.read().split()
+        dt = time.monotonic() - t0
+        busy = (busy_ns(self.managed) - b0) / 1e9
+        after = [sched_counts(pid) for pid, _, _ in self.vms]
+        pre = sum(x[0] - y[0] for x, y in zip(after, before))
+        mig = sum(x[1] - y[1] for x, y in zip(after, before))
+        res["fixed"] = {
+            "rate": a.fixed_rate, "sent": int(out[0]), "replied": int(out[1]),
+            "p50_us": int(out[2]) / 1000,
+            "p99_us": None if out[3] == "inf" else int(out[3]) / 1000,
+            "busy_core_s": round(busy, 3), "seconds": round(dt, 3),
+            "cpus_free_avg": round(statistics.mean(s["free"] for s in samples), 2) if samples else 0,
+            "preemptions_per_s": round(pre / dt, 1),
+            "migrations_per_s": round(mig / dt, 1),
+            "cores_over_time": samples,
+        }
+        return res
+
+
+def summarize(runs, managed):
+    out = {}
+    for p in POLICIES:
+        rs = [r for r in runs if r["policy"] == p]
+        if not rs:
+            continue
+        med = lambda key: statistics.median(r["fixed"][key] for r in rs)
+        p99s = [r["fixed"]["p99_us"] for r in rs]
+        out[p] = {
+            "throughput_at_slo": statistics.median(r["throughput_at_slo"] for r in rs),
+            "p50_us": med("p50_us"),
+            "p99_us": None if None in p99s else statistics.median(p99s),
+            "busy_core_s": med("busy_core_s"),
+            "cpus_free_avg": med("cpus_free_avg"),
+            "cpus_free_pct": round(100 * med("cpus_free_avg") / len(managed), 1),
+            "preemptions_per_s": med("preemptions_per_s"),
+            "migrations_per_s": med("migrations_per_s"),
+            "repetitions": len(rs),
+        }
+    return out
+
+
+def table(summary, args):
+    lines = [f"SLO: p99 <= {args.slo_us} us; fixed rate {args.fixed_rate}/s per VM; "
+             f"{args.vms} VMs, {args.work_us} us of work per request",
+             f"{'policy':<15} {'thr@SLO/s':>9} {'p50 us':>9} {'p99 us':>9} "
+             f"{'busy core-s':>11} {'free CPUs':>9} {'preempt/s':>9} {'migr/s':>8}"]
+    for p, s in summary.items():
+        p99 = "lost" if s["p99_us"] is None else f"{s['p99_us']:.0f}"
+        lines.append(f"{p:<15} {s['throughput_at_slo']:>9} {s['p50_us']:>9.0f} {p99:>9} "
+                     f"{s['busy_core_s']:>11.2f} {s['cpus_free_avg']:>9.2f} "
+                     f"{s['preemptions_per_s']:>9.1f} {s['migrations_per_s']:>8.1f}")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--vms", type=int, default=3)
+    ap.add_argument("--work-us", type=int, default=300)
+    ap.add_argument("--background", type=int, default=10, help="% duty of the 2nd vCPU")
+    ap.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")],
+                    default=[50, 100, 200, 300, 400, 600])
+    ap.add_argument("--fixed-rate", type=int, default=200)
+    ap.add_argument("--slo-us", type=int, default=20000)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--policies", default=",".join(POLICIES))
+    args = ap.parse_args()
+    policies = args.policies.split(",")
+
+    os.makedirs(args.out, exist_ok=True)
+    lab = Lab(args)
+    if lab.ncpu < 4:
+        sys.exit("the evaluation needs 4 CPUs or more")
+    saved = {k: rd(k) for k in ("enabled", "cpus", "io_cpus_min", "io_cpus_max",
+                                "interval_ms")}
+    wr("interval_ms", 100)
+    lab.start_vms()
+    runs = []
+    try:
+        for rep in range(args.reps):
+            # Rotate the order so no policy always runs first.
+            order = policies[rep % len(policies):] + policies[:rep % len(policies)]
+            for p in order:
+                lab.apply(p)
+                time.sleep(1)
+                r = lab.measure(p)
+                r["repetition"] = rep
+                runs.append(r)
+                print(f"# rep {rep} {p}: thr@SLO {r['throughput_at_slo']}/s, "
+                      f"p99 {r['fixed']['p99_us']} us, busy {r['fixed']['busy_core_s']} core-s, "
+                      f"free {r['fixed']['cpus_free_avg']}", flush=True)
+    finally:
+        lab.release()
+        lab.stop_vms()
+        wr("io_cpus_min", 0)
+        for k in ("cpus", "io_cpus_max", "io_cpus_min", "interval_ms", "enabled"):
+            try:
+                wr(k, saved[k])
+            except OSError:
+                pass
+    summary = summarize(runs, lab.managed)
+    result = {"config": {k: v for k, v in vars(args).items() if k != "out"},
+              "kernel": os.uname().release, "cpus": lab.ncpu,
+              "managed_cpus": lab.managed, "summary": summary, "runs": runs}
+    with open(os.path.join(args.out, "eval.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    text = table(summary, args)
+    with open(os.path.join(args.out, "eval.txt"), "w") as f:
+        f.write(text)
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside a lab guest with 4 vCPUs (see lab.sh): the policy tests,
+# which need CPUs to move between the groups, and the evaluation's smoke
+# test. Leaves ktap.log and
+# dmesg.log in $LAB_OUT.
+set -u
+ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
+ktap=$LAB_OUT/ktap.log
+
+echo "== $(uname -r): $(nproc) CPUs"
+modprobe vhost_net
+dmesg -C
+{
+	if insmod "$ko"; then
+		echo "# ok 1 lab.policy.insmod"
+	else
+		echo "# not ok 1 lab.policy.insmod"
+	fi
+	./selftests/run_tests.sh vspace_policy eval_smoke.sh
+	if rmmod vspace; then
+		echo "# ok 1 lab.policy.rmmod"
+	else
+		echo "# not ok 1 lab.policy.rmmod"
+	fi
+} 2>&1 | tee "$ktap"
+dmesg >"$LAB_OUT/dmesg.log"
+exit 0
