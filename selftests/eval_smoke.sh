@@ -25,7 +25,7 @@ trap 'rm -rf "$out"' EXIT
 
 echo "TAP version 13"
 python3 eval/eval.py --out "$out" --reps 1 --rates 50,150 --fixed-rate 100 \
-	--seconds 1 --warmup 0.5 --policies default,static-pinning,energy \
+	--seconds 1 --warmup 0.5 --settle 0.5 --policies default,static-pinning,energy \
 	2>&1 | sed 's/^/# /'
 check completes [ "${PIPESTATUS[0]}" = 0 ]
 check table [ -s "$out/eval.txt" ]
@@ -35,14 +35,17 @@ r = json.load(open(sys.argv[1]))
 s = r["summary"]
 assert set(s) == {"default", "static-pinning", "energy"}, s.keys()
 for p, v in s.items():
-    assert v["busy_core_s"] > 0, (p, v)
-    assert v["p50_us"] > 0, (p, v)
+    for point in ("fixed", "light"):
+        assert v[point]["busy_core_s"] > 0, (p, v)
+        assert v[point]["p50_us"] > 0, (p, v)
+        assert 0 < v[point]["allocated_core_s"], (p, v)
 for run in r["runs"]:
-    f = run["fixed"]
-    assert f["sent"] > 0 and f["replied"] > 0.5 * f["sent"], f
+    for point in ("fixed", "light"):
+        f = run[point]
+        assert f["sent"] > 0 and f["replied"] > 0.5 * f["sent"], f
+        assert f["cores_over_time"], f
     assert len(run["sweep"]) == 2, run["sweep"]
     assert all(x["replied"] > 0 for x in run["sweep"]), run["sweep"]
-    assert f["cores_over_time"], f
 print("# sane:", {p: v["throughput_at_slo"] for p, v in s.items()})
 PY
 echo "1..$n"

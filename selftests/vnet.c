@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ struct vq {
 	struct vring_used *used;
 	uint16_t avail_idx, last_used;
 	int kick;
+	int call;	/* vhost signals used buffers here: the guest's interrupt */
 	char *bufs;
 };
 
@@ -124,6 +126,7 @@ static int vq_setup(int idx, struct vq *q)
 	struct vhost_vring_file backend = { .index = idx, .fd = tap_fd };
 
 	q->kick = eventfd(0, EFD_NONBLOCK);
+	q->call = -1;
 	kick.fd = q->kick;
 	if (ioctl(vhost_fd, VHOST_SET_VRING_NUM, &num) ||
 	    ioctl(vhost_fd, VHOST_SET_VRING_BASE, &base) ||
@@ -396,10 +399,16 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
  */
 int vnet_serve(unsigned int work_us)
 {
+	struct vhost_vring_file call = { .index = RXQ };
 	uint16_t free_tx[RING], nfree = 0;
 	uint32_t ulen;
 	int id, i;
 
+	/* The server sleeps until vhost signals a request: the guest's IRQ. */
+	vqs[RXQ].call = eventfd(0, EFD_NONBLOCK);
+	call.fd = vqs[RXQ].call;
+	if (call.fd < 0 || ioctl(vhost_fd, VHOST_SET_VRING_CALL, &call))
+		return -errno;
 	for (i = 0; i < RING; i++)
 		vq_post(&vqs[RXQ], i, BUF, 1);
 	vq_kick(&vqs[RXQ]);
@@ -437,10 +446,17 @@ int vnet_serve(unsigned int work_us)
 		}
 		if (served)
 			vq_kick(&vqs[TXQ]);
-		if (got)
+		if (got) {
 			vq_kick(&vqs[RXQ]);
-		else
-			usleep(50);
+		} else {
+			/* Idle: sleep until vhost signals a request, as a guest halts. */
+			struct pollfd pfd = { .fd = vqs[RXQ].call, .events = POLLIN };
+			uint64_t n;
+
+			if (poll(&pfd, 1, 100) > 0 &&
+			    read(vqs[RXQ].call, &n, sizeof(n)) < 0)
+				return -errno;
+		}
 	}
 	return 0;
 }

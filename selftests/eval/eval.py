@@ -16,9 +16,11 @@ managed CPUs). Policies, interleaved, each repeated:
   performance, energy, resource   vspace's modes
 
 For each: throughput at the SLO (the highest swept rate whose p99 stays
-under it with under 1% lost), p50/p99 at a fixed rate, busy core-seconds
-on the managed CPUs at that rate (an energy proxy), CPUs handed back
-(free_cpus), preemptions and migrations per second of the VMs' threads.
+under it with under 1% lost); then at a fixed rate and at a light rate:
+p50/p99, busy core-seconds on the managed CPUs (CPU time: an energy
+proxy), allocated core-seconds (managed CPUs that had a group, over time:
+the cores that could not sleep), CPUs handed back (free_cpus), and
+preemptions and migrations per second of the VMs' threads.
 Writes eval.json and eval.txt to the output directory.
 """
 import argparse
@@ -186,6 +188,58 @@ class Lab:
         return {"rate": rate, "sent": sent, "replied": replied,
                 "p50_us": p50 / 1000, "p99_us": p99 / 1000 if p99 != float("inf") else None}
 
+    def at_rate(self, policy, rate):
+        """One steady rate: latency, busy and allocated core-seconds, CPUs
+        handed back, preemptions and migrations."""
+        a = self.a
+        # A steady load: long enough for the policy to settle (a release
+        # takes 20 calm intervals).
+        self.client(rate, a.settle)
+        before = [sched_counts(pid) for pid, _, _ in self.vms]
+        b0, t0 = busy_ns(self.managed), time.monotonic()
+        samples = []
+        proc = subprocess.Popen(
+            ["taskset", "-c", "0", os.path.join(TOP, "selftests", "reqclient"),
+             "-r", str(rate), "-d", str(a.seconds)] + [t for _, _, t in self.vms],
+            stdout=subprocess.PIPE, text=True)
+        while proc.poll() is None:
+            if policy in ("default", "static-pinning"):
+                used, free = len(self.managed), 0
+            else:
+                free = len(cpulist(rd("free_cpus")))
+                used = len(self.managed) - free
+            sample = {"t": round(time.monotonic() - t0, 2), "cpus_used": used,
+                      "free": free}
+            if policy not in ("default", "static-pinning"):
+                # What the policy sees: why it keeps or frees CPUs.
+                st = dict(line.split() for line in rd("stats").splitlines())
+                for k in ("vm_util_pct", "io_util_pct", "vm_demand_mcpu", "io_demand_mcpu"):
+                    sample[k] = int(st[k])
+            samples.append(sample)
+            time.sleep(0.1)
+        out = proc.stdout.read().split()
+        dt = time.monotonic() - t0
+        busy = (busy_ns(self.managed) - b0) / 1e9
+        after = [sched_counts(pid) for pid, _, _ in self.vms]
+        pre = sum(x[0] - y[0] for x, y in zip(after, before))
+        mig = sum(x[1] - y[1] for x, y in zip(after, before))
+        used = statistics.mean(x["cpus_used"] for x in samples) if samples else len(self.managed)
+        demand = {k: round(statistics.mean(x[k] for x in samples))
+                  for k in ("vm_util_pct", "io_util_pct", "vm_demand_mcpu", "io_demand_mcpu")
+                  if samples and k in samples[0]}
+        return {
+            "rate": rate, "sent": int(out[0]), "replied": int(out[1]),
+            "p50_us": int(out[2]) / 1000,
+            "p99_us": None if out[3] == "inf" else int(out[3]) / 1000,
+            "busy_core_s": round(busy, 3), "seconds": round(dt, 3),
+            "allocated_core_s": round(used * dt, 3),
+            "cpus_free_avg": round(statistics.mean(x["free"] for x in samples), 2) if samples else 0,
+            "preemptions_per_s": round(pre / dt, 1),
+            "migrations_per_s": round(mig / dt, 1),
+            "policy_view": demand,
+            "cores_over_time": samples,
+        }
+
     def measure(self, policy):
         a = self.a
         res = {"policy": policy, "sweep": []}
@@ -198,40 +252,8 @@ class Lab:
               and r["replied"] >= 0.99 * r["sent"]]
         res["throughput_at_slo"] = max(ok) if ok else 0
 
-        # The fixed rate: latency, busy core-seconds, CPUs used, scheduling.
-        self.client(a.fixed_rate, a.warmup)
-        before = [sched_counts(pid) for pid, _, _ in self.vms]
-        b0, t0 = busy_ns(self.managed), time.monotonic()
-        samples = []
-        proc = subprocess.Popen(
-            ["taskset", "-c", "0", os.path.join(TOP, "selftests", "reqclient"),
-             "-r", str(a.fixed_rate), "-d", str(a.seconds)] + [t for _, _, t in self.vms],
-            stdout=subprocess.PIPE, text=True)
-        while proc.poll() is None:
-            if policy in ("default", "static-pinning"):
-                used, free = len(self.managed), 0
-            else:
-                free = len(cpulist(rd("free_cpus")))
-                used = len(self.managed) - free
-            samples.append({"t": round(time.monotonic() - t0, 2), "cpus_used": used,
-                            "free": free})
-            time.sleep(0.1)
-        out = proc.stdout.read().split()
-        dt = time.monotonic() - t0
-        busy = (busy_ns(self.managed) - b0) / 1e9
-        after = [sched_counts(pid) for pid, _, _ in self.vms]
-        pre = sum(x[0] - y[0] for x, y in zip(after, before))
-        mig = sum(x[1] - y[1] for x, y in zip(after, before))
-        res["fixed"] = {
-            "rate": a.fixed_rate, "sent": int(out[0]), "replied": int(out[1]),
-            "p50_us": int(out[2]) / 1000,
-            "p99_us": None if out[3] == "inf" else int(out[3]) / 1000,
-            "busy_core_s": round(busy, 3), "seconds": round(dt, 3),
-            "cpus_free_avg": round(statistics.mean(s["free"] for s in samples), 2) if samples else 0,
-            "preemptions_per_s": round(pre / dt, 1),
-            "migrations_per_s": round(mig / dt, 1),
-            "cores_over_time": samples,
-        }
+        res["fixed"] = self.at_rate(policy, a.fixed_rate)
+        res["light"] = self.at_rate(policy, a.light_rate)
         return res
 
 
@@ -241,32 +263,42 @@ def summarize(runs, managed):
         rs = [r for r in runs if r["policy"] == p]
         if not rs:
             continue
-        med = lambda key: statistics.median(r["fixed"][key] for r in rs)
-        p99s = [r["fixed"]["p99_us"] for r in rs]
-        out[p] = {
-            "throughput_at_slo": statistics.median(r["throughput_at_slo"] for r in rs),
-            "p50_us": med("p50_us"),
-            "p99_us": None if None in p99s else statistics.median(p99s),
-            "busy_core_s": med("busy_core_s"),
-            "cpus_free_avg": med("cpus_free_avg"),
-            "cpus_free_pct": round(100 * med("cpus_free_avg") / len(managed), 1),
-            "preemptions_per_s": med("preemptions_per_s"),
-            "migrations_per_s": med("migrations_per_s"),
-            "repetitions": len(rs),
-        }
+        out[p] = {"throughput_at_slo": statistics.median(r["throughput_at_slo"] for r in rs),
+                  "repetitions": len(rs)}
+        for point in ("fixed", "light"):
+            med = lambda key: statistics.median(r[point][key] for r in rs)
+            p99s = [r[point]["p99_us"] for r in rs]
+            out[p][point] = {
+                "rate": rs[0][point]["rate"],
+                "p50_us": med("p50_us"),
+                "p99_us": None if None in p99s else statistics.median(p99s),
+                "busy_core_s": med("busy_core_s"),
+                "allocated_core_s": med("allocated_core_s"),
+                "cpus_free_avg": med("cpus_free_avg"),
+                "cpus_free_pct": round(100 * med("cpus_free_avg") / len(managed), 1),
+                "preemptions_per_s": med("preemptions_per_s"),
+                "migrations_per_s": med("migrations_per_s"),
+            }
     return out
 
 
 def table(summary, args):
-    lines = [f"SLO: p99 <= {args.slo_us} us; fixed rate {args.fixed_rate}/s per VM; "
-             f"{args.vms} VMs, {args.work_us} us of work per request",
-             f"{'policy':<15} {'thr@SLO/s':>9} {'p50 us':>9} {'p99 us':>9} "
-             f"{'busy core-s':>11} {'free CPUs':>9} {'preempt/s':>9} {'migr/s':>8}"]
+    lines = [f"SLO: p99 <= {args.slo_us} us; {args.vms} VMs, {args.work_us} us of work "
+             f"per request, background vCPUs at {args.background}%", ""]
+    lines.append(f"{'policy':<15} {'thr@SLO/s':>9}")
     for p, s in summary.items():
-        p99 = "lost" if s["p99_us"] is None else f"{s['p99_us']:.0f}"
-        lines.append(f"{p:<15} {s['throughput_at_slo']:>9} {s['p50_us']:>9.0f} {p99:>9} "
-                     f"{s['busy_core_s']:>11.2f} {s['cpus_free_avg']:>9.2f} "
-                     f"{s['preemptions_per_s']:>9.1f} {s['migrations_per_s']:>8.1f}")
+        lines.append(f"{p:<15} {s['throughput_at_slo']:>9}")
+    for point in ("fixed", "light"):
+        rate = next(iter(summary.values()))[point]["rate"]
+        lines += ["", f"at {rate} requests/s per VM ({point} load):",
+                  f"{'policy':<15} {'p50 us':>9} {'p99 us':>9} {'busy core-s':>11} "
+                  f"{'alloc core-s':>12} {'free CPUs':>9} {'preempt/s':>9} {'migr/s':>8}"]
+        for p, s in summary.items():
+            f = s[point]
+            p99 = "lost" if f["p99_us"] is None else f"{f['p99_us']:.0f}"
+            lines.append(f"{p:<15} {f['p50_us']:>9.0f} {p99:>9} {f['busy_core_s']:>11.2f} "
+                         f"{f['allocated_core_s']:>12.2f} {f['cpus_free_avg']:>9.2f} "
+                         f"{f['preemptions_per_s']:>9.1f} {f['migrations_per_s']:>8.1f}")
     return "\n".join(lines) + "\n"
 
 
@@ -276,13 +308,16 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--vms", type=int, default=3)
     ap.add_argument("--work-us", type=int, default=300)
-    ap.add_argument("--background", type=int, default=10, help="% duty of the 2nd vCPU")
+    ap.add_argument("--background", type=int, default=15, help="%% duty of the 2nd vCPU")
     ap.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")],
-                    default=[50, 100, 200, 300, 400, 600])
-    ap.add_argument("--fixed-rate", type=int, default=200)
+                    default=[25, 50, 75, 100, 150, 200, 300])
+    ap.add_argument("--fixed-rate", type=int, default=100)
+    ap.add_argument("--light-rate", type=int, default=25)
     ap.add_argument("--slo-us", type=int, default=20000)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--settle", type=float, default=5,
+                    help="seconds at the fixed and light rates before measuring")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--policies", default=",".join(POLICIES))
     args = ap.parse_args()
@@ -308,8 +343,9 @@ def main():
                 r["repetition"] = rep
                 runs.append(r)
                 print(f"# rep {rep} {p}: thr@SLO {r['throughput_at_slo']}/s, "
-                      f"p99 {r['fixed']['p99_us']} us, busy {r['fixed']['busy_core_s']} core-s, "
-                      f"free {r['fixed']['cpus_free_avg']}", flush=True)
+                      f"p99 {r['fixed']['p99_us']} us, busy {r['fixed']['busy_core_s']} core-s; "
+                      f"light: free {r['light']['cpus_free_avg']}, "
+                      f"allocated {r['light']['allocated_core_s']} core-s", flush=True)
     finally:
         lab.release()
         lab.stop_vms()

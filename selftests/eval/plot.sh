@@ -3,7 +3,7 @@
 #
 # plot.sh DIR: PNG plots of DIR/eval.json with gnuplot:
 #   latency.png  p99 round trip against the offered load, per policy
-#   cores.png    managed CPUs in use over the fixed-rate run, per policy
+#   cores.png    managed CPUs in use over the light-load run, per policy
 set -eu
 dir=$1
 python3 - "$dir" <<'PY'
@@ -23,7 +23,7 @@ with open(os.path.join(d, "latency.dat"), "w") as f:
 with open(os.path.join(d, "cores.dat"), "w") as f:
     for p, run in first.items():
         f.write(f'"{p}"\n')
-        for s in run["fixed"]["cores_over_time"]:
+        for s in run["light"]["cores_over_time"]:
             f.write(f'{s["t"]} {s["cpus_used"]}\n')
         f.write("\n\n")
 print(len(first))
@@ -45,7 +45,7 @@ set output "$dir/cores.png"
 unset logscale y
 unset arrow
 unset label
-set title "managed CPUs in use during the fixed-rate run"
+set title "managed CPUs in a group during the light-load run"
 set xlabel "seconds"
 set ylabel "CPUs in the VM and I/O groups"
 set yrange [0:*]

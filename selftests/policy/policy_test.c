@@ -400,6 +400,15 @@ static void test_weights(void)
 	b->io_ns = 0;
 	run(&s, 10, 500, 2000);
 	CHECK(!a->confined, "A confined while alone");
+	/* Confined, demand between 75% and 90%: it stays (no flapping). */
+	a->io_ns = INTERVAL_NS * 95 / 100;
+	b->io_ns = INTERVAL_NS / 20;
+	run(&s, 5, 500, 2000);
+	CHECK(a->confined, "A not confined under a flood");
+	run(&s, 20, 500, 820);
+	CHECK(a->confined, "A let go at 82%% demand while isolating");
+	run(&s, 20, 500, 600);
+	CHECK(!a->confined, "A still confined at 60%% demand");
 	/* Isolation off: nothing is confined. */
 	b->io_ns = INTERVAL_NS / 20;
 	step(&s, 500, 2000);
