@@ -33,9 +33,9 @@
  * and every SLO of its own with margin), then, for an SLO miss only, one
  * CPU from the other group if none of its VMs is near its SLO. A group
  * never grows past its threads (one thread uses at most one CPU).
- * If both groups are short and nothing can be spared, the CPUs are split
- * in proportion to demand, one CPU per interval, once the split is off
- * by 3/4 of a CPU or more.
+ * If the CPUs cannot hold both groups at mid and nothing was spared, they
+ * are split in proportion to demand, one CPU per interval, once the split
+ * is off by 3/4 of a CPU or more.
  *
  * A group gives a CPU back when, for @hold intervals in a row, every VM
  * is at most 3/4 of its SLO and Ds <= (size - 1) * lo: to the free CPUs
@@ -252,7 +252,7 @@ static u32 vspace_grow(struct vspace_policy *p,
 	return miss ? VSPACE_WHY_SLO : VSPACE_WHY_DEMAND;
 }
 
-/* Both groups short and nothing to spare: split by demand. */
+/* Not enough CPUs for both at the target, nothing spared: split by demand. */
 static u32 vspace_balance(const struct vspace_policy *p,
 			  struct vspace_step *s)
 {
@@ -261,11 +261,17 @@ static u32 vspace_balance(const struct vspace_policy *p,
 	u64 ideal, now = (u64)s->cur[VSPACE_PG_IO] * 1000;
 	int g;
 
+	u64 need = 0;
+
 	if (s->free)
 		return 0;
+	/* Only when the CPUs cannot hold both groups at the target (mid). */
 	for (g = 0; g < VSPACE_NR_PG; g++)
-		if (p->demand[g] <= (u64)s->cur[g] * s->t->hi)
-			return 0;
+		need += vspace_max(s->floor[g],
+				   vspace_min(s->cap[g],
+					      vspace_div_up(p->demand[g], s->t->mid)));
+	if (need <= n)
+		return 0;
 	ideal = vspace_div64(n * 1000 * dio, dvm + dio);
 	if (ideal >= now + 750 && s->cur[VSPACE_PG_IO] < s->cap[VSPACE_PG_IO] &&
 	    s->cur[VSPACE_PG_VM] > s->floor[VSPACE_PG_VM]) {

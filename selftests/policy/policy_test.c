@@ -164,6 +164,28 @@ static void test_step_up_down(void)
 	}
 }
 
+/*
+ * Performance mode, every CPU in use: the VM group is half busy (it would
+ * keep its CPUs at the low threshold) while two vhost workers overload
+ * the single I/O CPU. The CPUs cannot hold both at the target, so they
+ * are split by demand: the I/O group gets a second CPU.
+ */
+static void test_split_by_demand(void)
+{
+	struct sim s;
+	int i;
+
+	sim_init(&s, 4, VSPACE_MODE_PERFORMANCE);
+	s.vm_threads = 4;
+	s.io_threads = 2;
+	for (i = 0; i < 5 && s.p.io < 2; i++)
+		step(&s, 1455, 1545);
+	CHECK(s.p.io == 2 && s.p.vm == 2, "vm %u io %u", s.p.vm, s.p.io);
+	s.resizes = 0;
+	run(&s, 1000, 1455, 1545);
+	CHECK(s.resizes == 0, "%d resizes at steady load", s.resizes);
+}
+
 static void test_ramp(void)
 {
 	struct sim s;
@@ -465,6 +487,7 @@ static const struct {
 } tests[] = {
 	{ "step_up_down", test_step_up_down },
 	{ "ramp", test_ramp },
+	{ "split_by_demand", test_split_by_demand },
 	{ "steady_noise", test_steady_noise },
 	{ "slo_miss_grows", test_slo_miss_grows },
 	{ "release_needs_margin", test_release_needs_margin },
