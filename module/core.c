@@ -123,30 +123,38 @@ int vspace_set_isolation(bool on)
 /*
  * Per-VM settings. -ENODEV once the VM is gone (its directory may still be
  * open); a change is acted on at the next interval, which starts now.
+ * vspace_vm_lock() takes vspace_lock for a VM that is still managed.
  */
+static int vspace_vm_lock(struct vspace_vm *vm)
+{
+	mutex_lock(&vspace_lock);
+	if (!vm->dead)
+		return 0;
+	mutex_unlock(&vspace_lock);
+	return -ENODEV;
+}
+
 int vspace_vm_set_slo(struct vspace_vm *vm, u32 us)
 {
-	int ret = 0;
+	int ret;
 
 	if (us > VSPACE_SLO_US_MAX) {
 		pr_notice_ratelimited("slo_us must be 0..%u, not %u\n",
 				      VSPACE_SLO_US_MAX, us);
 		return -EINVAL;
 	}
-	mutex_lock(&vspace_lock);
-	if (vm->dead) {
-		ret = -ENODEV;
-	} else {
-		vm->pol.slo_us = us;
-		vspace_worker_kick();
-	}
+	ret = vspace_vm_lock(vm);
+	if (ret)
+		return ret;
+	vm->pol.slo_us = us;
+	vspace_worker_kick();
 	mutex_unlock(&vspace_lock);
-	return ret;
+	return 0;
 }
 
 int vspace_vm_set_weight(struct vspace_vm *vm, u32 weight)
 {
-	int ret = 0;
+	int ret;
 
 	if (weight < VSPACE_WEIGHT_MIN || weight > VSPACE_WEIGHT_MAX) {
 		pr_notice_ratelimited("weight must be %u..%u, not %u\n",
@@ -154,39 +162,35 @@ int vspace_vm_set_weight(struct vspace_vm *vm, u32 weight)
 				      weight);
 		return -EINVAL;
 	}
-	mutex_lock(&vspace_lock);
-	if (vm->dead) {
-		ret = -ENODEV;
-	} else {
-		vm->pol.weight = weight;
-		/* Judge the VM afresh by its new share at once. */
-		vm->pol.confined = false;
-		vm->pol.calm = 0;
-		vspace_worker_kick();
-	}
+	ret = vspace_vm_lock(vm);
+	if (ret)
+		return ret;
+	vm->pol.weight = weight;
+	/* Judge the VM afresh by its new share at once. */
+	vm->pol.confined = false;
+	vm->pol.calm = 0;
+	vspace_worker_kick();
 	mutex_unlock(&vspace_lock);
-	return ret;
+	return 0;
 }
 
 /* An application-level p99 latency, trusted for a few intervals. */
 int vspace_vm_set_latency(struct vspace_vm *vm, u32 us)
 {
-	int ret = 0;
+	int ret;
 
 	if (us > VSPACE_SLO_US_MAX) {
 		pr_notice_ratelimited("latency_us must be 0..%u, not %u\n",
 				      VSPACE_SLO_US_MAX, us);
 		return -EINVAL;
 	}
-	mutex_lock(&vspace_lock);
-	if (vm->dead) {
-		ret = -ENODEV;
-	} else {
-		vm->pol.latency_us = us;
-		vm->latency_at = ktime_get_ns();
-	}
+	ret = vspace_vm_lock(vm);
+	if (ret)
+		return ret;
+	vm->pol.latency_us = us;
+	vm->latency_at = ktime_get_ns();
 	mutex_unlock(&vspace_lock);
-	return ret;
+	return 0;
 }
 
 int vspace_set_cpus(const struct cpumask *cpus)

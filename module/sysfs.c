@@ -380,16 +380,21 @@ static ssize_t thread_stats_show(struct kobject *kobj,
 	return vspace_vm_thread_stats_show(to_vm(kobj), buf);
 }
 
-static ssize_t slo_us_show(struct kobject *kobj, struct kobj_attribute *attr,
-			   char *buf)
+/* A u32 setting of a VM's policy state, under vspace_lock. */
+static ssize_t vm_u32_show(struct vspace_vm *vm, const u32 *val, char *buf)
 {
-	struct vspace_vm *vm = to_vm(kobj);
 	ssize_t len;
 
 	mutex_lock(&vspace_lock);
-	len = vm->dead ? -ENODEV : sysfs_emit(buf, "%u\n", vm->pol.slo_us);
+	len = vm->dead ? -ENODEV : sysfs_emit(buf, "%u\n", *val);
 	mutex_unlock(&vspace_lock);
 	return len;
+}
+
+static ssize_t slo_us_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return vm_u32_show(to_vm(kobj), &to_vm(kobj)->pol.slo_us, buf);
 }
 
 static ssize_t slo_us_store(struct kobject *kobj, struct kobj_attribute *attr,
@@ -420,13 +425,7 @@ static ssize_t latency_us_store(struct kobject *kobj,
 static ssize_t weight_show(struct kobject *kobj, struct kobj_attribute *attr,
 			   char *buf)
 {
-	struct vspace_vm *vm = to_vm(kobj);
-	ssize_t len;
-
-	mutex_lock(&vspace_lock);
-	len = vm->dead ? -ENODEV : sysfs_emit(buf, "%u\n", vm->pol.weight);
-	mutex_unlock(&vspace_lock);
-	return len;
+	return vm_u32_show(to_vm(kobj), &to_vm(kobj)->pol.weight, buf);
 }
 
 static ssize_t weight_store(struct kobject *kobj, struct kobj_attribute *attr,

@@ -344,19 +344,34 @@ static int cmd_latency(int argc, char **argv)
 	return vm_set(argv[1], "latency_us", argv[2], 0, VSPACE_SLO_US_MAX);
 }
 
-/* "name value" lines of @text as members. */
-static void kv_lines(char *text)
+#define MAX_KEYS 64
+
+/* "name value" lines, split in place; how many (at most @max). */
+static int split_kv(char *text, char **keys, char **vals, int max)
 {
 	char *line, *save = NULL, *sp;
+	int n = 0;
 
-	for (line = strtok_r(text, "\n", &save); line;
+	for (line = strtok_r(text, "\n", &save); line && n < max;
 	     line = strtok_r(NULL, "\n", &save)) {
 		sp = strchr(line, ' ');
 		if (!sp)
 			continue;
 		*sp = '\0';
-		out_val(line, sp + 1);
+		keys[n] = line;
+		vals[n++] = sp + 1;
 	}
+	return n;
+}
+
+/* "name value" lines of @text as members. */
+static void kv_lines(char *text)
+{
+	char *keys[MAX_KEYS], *vals[MAX_KEYS];
+	int i, n = split_kv(text, keys, vals, MAX_KEYS);
+
+	for (i = 0; i < n; i++)
+		out_val(keys[i], vals[i]);
 }
 
 static int stats_once(void)
@@ -394,24 +409,6 @@ static int stats_once(void)
 	return 0;
 }
 
-/* "name value" lines, split in place; how many (at most @max). */
-static int split_kv(char *text, char **keys, char **vals, int max)
-{
-	char *line, *save = NULL, *sp;
-	int n = 0;
-
-	for (line = strtok_r(text, "\n", &save); line && n < max;
-	     line = strtok_r(NULL, "\n", &save)) {
-		sp = strchr(line, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
-		keys[n] = line;
-		vals[n++] = sp + 1;
-	}
-	return n;
-}
-
 /* Per-VM figures that only grow: Prometheus counters, named *_total. */
 static bool vm_counter(const char *key)
 {
@@ -426,8 +423,6 @@ static bool vm_counter(const char *key)
 			return true;
 	return false;
 }
-
-#define MAX_KEYS 64
 
 /*
  * Prometheus text format: group figures as vspace_group_<name>{group=...},
