@@ -53,12 +53,15 @@
  * Isolation (Virtuoso's per-VM accounting): while the I/O group is
  * saturated (Ds >= 90% of its CPUs: busy, or threads waiting for them), a
  * VM whose vhost workers used more than 110% of its weighted share of the
- * I/O CPU time all VMs used, io_ns * weight / (sum of the weights of the
- * VMs that did I/O), is confined: the other VMs' workers are served first
+ * I/O CPU time all VMs used, io * weight / (sum of the weights of the VMs
+ * that did I/O), is confined: the other VMs' workers are served first
  * (placement raises their priority), so its flood cannot delay them, and
  * it still gets every cycle they leave. It is let go after 5 intervals
  * within its share or without saturation (then: Ds below 75%, so that
- * confining, which changes the load, does not end itself).
+ * confining, which changes the load, does not end itself). A VM's I/O
+ * time io is smoothed, io' = (3 io' + io_ns) / 4: in one interval two
+ * flooders may take turns on the CPU, or barely run while a quiet VM's
+ * few packets make up most of what ran.
  *
  * Worked example (performance, n = 4, io_min = 1): vm = 3, io = 1. Two
  * VMs' vhost workers both busy: the I/O CPU is 100% busy and they waited
@@ -147,9 +150,10 @@ void vspace_policy_account(struct vspace_policy_in *in,
 	int g;
 
 	v->slo_missed = false;
-	if (v->io_ns) {
+	v->io_avg = (3 * v->io_avg + v->io_ns) / 4;
+	if (v->io_avg) {
 		in->weight_sum += v->weight;
-		in->io_ns += v->io_ns;
+		in->io_ns += v->io_avg;
 	}
 	if (!slo)
 		return;
@@ -418,9 +422,9 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 	saturated = in->isolation && p->io &&
 		    p->demand[VSPACE_PG_IO] >= (u64)p->io * sat_pct * 10;
 	/* Only when someone else did I/O too: alone, a VM has it all. */
-	if (saturated && v->io_ns && in->weight_sum > v->weight) {
+	if (saturated && v->io_avg && in->weight_sum > v->weight) {
 		share = vspace_div64(in->io_ns * v->weight, in->weight_sum);
-		over = v->io_ns > share + share / 10;
+		over = v->io_avg > share + share / 10;
 	}
 	if (!in->isolation) {
 		v->confined = false;

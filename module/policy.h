@@ -61,8 +61,8 @@ struct vspace_pgroup {
  * The rest is summed by vspace_policy_account() over the VMs:
  * @slo_miss:    VMs missing their SLO, by the group to grow.
  * @slo_tight:   VMs without margin (above 3/4 of their SLO), by group.
- * @weight_sum:  weights of the VMs whose vhost workers ran.
- * @io_ns:       their vhost workers' CPU time: what shares are taken of.
+ * @weight_sum:  weights of the VMs whose vhost workers ran lately.
+ * @io_ns:       their smoothed vhost CPU time: what shares are taken of.
  */
 struct vspace_policy_in {
 	u32 mode;
@@ -88,6 +88,8 @@ struct vspace_policy_in {
  * @weight:      1..10000.
  * @p99_ns:      p99 wait of its vCPU (VSPACE_PG_VM) and vhost threads.
  * @io_ns:       CPU time of its vhost workers in the interval.
+ * @io_avg:      @io_ns smoothed over about four intervals: shares are
+ *               judged on it, as one interval of round-robin is noise.
  * @slo_missed:  out: it missed its SLO this interval.
  * @confined:    out: its vhost workers yield to the other VMs' (isolation).
  * @calm:        intervals in a row it was within its share while confined.
@@ -99,6 +101,7 @@ struct vspace_policy_vm {
 	u32 weight;
 	u64 p99_ns[VSPACE_NR_PG];
 	u64 io_ns;
+	u64 io_avg;
 	bool slo_missed;
 	bool confined;
 	u32 calm;

@@ -448,25 +448,102 @@ static int nice_of(pid_t tid)
 	return nice;
 }
 
+/*
+ * Busy and total ticks of the CPUs in @list from /proc/stat: the
+ * kernel's own account, independent of vspace (busy as vspace counts it:
+ * user, nice, system, irq, softirq, steal).
+ */
+static int cpus_ticks(const char *list, long long *busy, long long *total)
+{
+	long long v[8];
+	char line[256];
+	FILE *f;
+	int cpu;
+
+	f = fopen("/proc/stat", "r");
+	if (!f)
+		return -1;
+	*busy = *total = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "cpu%d %lld %lld %lld %lld %lld %lld %lld %lld",
+			   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			   &v[6], &v[7]) != 9 || !cpulist_has(list, cpu))
+			continue;
+		*busy += v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+		*total += v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * What the I/O CPUs carry, as the kernel itself accounts it: their busy
+ * ticks (/proc/stat) and the run-queue wait of the vhost workers bound to
+ * them (/proc/<tid>/schedstat). Busy plus waiting is the load the policy
+ * calls saturated at 90% (module/policy.c); here it is rebuilt without
+ * vspace's own numbers.
+ */
+struct io_mark {
+	long long busy, total;	/* ticks */
+	long long delay_ns;	/* run_delay summed over the workers */
+	long long at_ms;
+};
+
+static int io_mark(const char *io, const pid_t *tids, int n, struct io_mark *m)
+{
+	long long delay, slices;
+	int i;
+
+	if (cpus_ticks(io, &m->busy, &m->total))
+		return -1;
+	m->delay_ns = 0;
+	for (i = 0; i < n; i++) {
+		if (schedstat(tids[i], &delay, &slices))
+			return -1;
+		m->delay_ns += delay;
+	}
+	m->at_ms = now_ms();
+	return 0;
+}
+
+/* Busy plus waiting between two marks, in percent of one CPU's time. */
+static int io_load_pct(const struct io_mark *a, const struct io_mark *b)
+{
+	long long ms = b->at_ms - a->at_ms;
+
+	if (b->total <= a->total || ms <= 0)
+		return 0;
+	return (b->busy - a->busy) * 100 / (b->total - a->total) +
+	       (b->delay_ns - a->delay_ns) / 10000 / ms;
+}
+
 struct quiet {
 	long long wait_us;	/* mean run-queue wait per timeslice */
 	long long rtt_us;	/* its own p99 round trip */
-	int confined;		/* of 10 looks, how many saw a flooder confined */
-	int boosted;		/* and how many saw its worker boosted */
+	int saturated;		/* of 10 looks, how many after 0.5 s saturated */
+	int confined;		/* of those, how many saw a VM confined */
+	int confined_any;	/* of all 10, how many saw a VM confined */
+	int quiet_confined;	/* of all 10, how many saw the quiet VM confined */
+	int boosted;		/* of all 10, how many saw a worker boosted */
+	int boost_wrong;	/* workers whose boost did not match the rule */
+	int load_pct;		/* the I/O CPU's busy plus waiting, all 10 */
 };
 
 /*
  * Quiet VM 2: 200 frames per second for 5 s. Its vhost worker's mean
  * run-queue wait per timeslice from the kernel's schedstat (not from
- * vspace), its own round-trip p99, and in 10 looks over 2.5 s how often
- * a flooder was confined and its own worker boosted.
+ * vspace), its own round-trip p99, and in 10 looks over 2.5 s the I/O
+ * CPU's load by the kernel's accounts (io_mark), how often a flooder was
+ * confined (all looks, and looks after 0.5 s of saturation) and how often
+ * its own worker was boosted.
  */
 static int quiet_vm(FIXTURE_DATA(policy) *self, struct quiet *q)
 {
 	long long d0, s0, d1, s1, r[5];
-	char args[256];
-	pid_t tid;
-	int i;
+	int i, j, full, conf, again, boost[3];
+	struct io_mark first, last, m;
+	char args[256], io[64];
+	pid_t tids[3];
 
 	unlink("/tmp/vspace-quiet.result");
 	vm_args(args, sizeof(args), "-w 0 -c 1 -t 1000 -r 200",
@@ -475,20 +552,46 @@ static int quiet_vm(FIXTURE_DATA(policy) *self, struct quiet *q)
 	if (!self->qemu[2] || vm_op("vms/add", self->qemu[2]))
 		return -1;
 	usleep(500000);
-	tid = vhost_tid(self->qemu[2]);
+	for (i = 0; i < 3; i++)
+		tids[i] = vhost_tid(self->qemu[i]);
 	kill(self->qemu[2], SIGUSR1);
 	usleep(1000000);
-	if (!tid || schedstat(tid, &d0, &s0))
+	if (!tids[0] || !tids[1] || !tids[2] ||
+	    schedstat(tids[2], &d0, &s0))
 		return -1;
-	q->confined = q->boosted = 0;
-	for (i = 0; i < 10; i++) {
+	memset(q, 0, sizeof(*q));
+	if (vs_read("io_cpus", io, sizeof(io)) ||
+	    io_mark(io, tids, 3, &first))
+		return -1;
+	last = first;
+	for (i = 0, full = 0; i < 10; i++) {
 		usleep(250000);
-		q->confined += vm_stat(self->qemu[0], "confined") > 0 ||
-			       vm_stat(self->qemu[1], "confined") > 0;
-		q->boosted += nice_of(tid) == -VSPACE_BOOST_NICE_TEST;
+		if (io_mark(io, tids, 3, &m))
+			return -1;
+		/* Saturated with margin for two looks in a row: 5 intervals. */
+		full = io_load_pct(&last, &m) >= 95 ? full + 1 : 0;
+		last = m;
+		/*
+		 * Who is confined, and the workers' nice levels; judged only
+		 * when no decision fell between (confined read before and after).
+		 */
+		for (conf = 0, j = 0; j < 3; j++)
+			conf |= (vm_stat(self->qemu[j], "confined") > 0) << j;
+		for (j = 0; j < 3; j++)
+			boost[j] = nice_of(tids[j]) == -VSPACE_BOOST_NICE_TEST;
+		for (again = 0, j = 0; j < 3; j++)
+			again |= (vm_stat(self->qemu[j], "confined") > 0) << j;
+		q->saturated += full >= 2;
+		q->confined += full >= 2 && conf;
+		q->confined_any += !!conf;
+		q->quiet_confined += !!(conf & 4);
+		q->boosted += boost[0] || boost[1] || boost[2];
+		for (j = 0; j < 3 && conf == again; j++)
+			q->boost_wrong += boost[j] != (conf && !(conf & 1 << j));
 	}
+	q->load_pct = io_load_pct(&first, &last);
 	usleep(500000);
-	if (schedstat(tid, &d1, &s1) || s1 == s0)
+	if (schedstat(tids[2], &d1, &s1) || s1 == s0)
 		return -1;
 	if (traffic_result("/tmp/vspace-quiet.result", r, 120))
 		return -1;
@@ -501,20 +604,27 @@ static int quiet_vm(FIXTURE_DATA(policy) *self, struct quiet *q)
 
 /*
  * Noisy neighbours: VMs A and B flood the single I/O CPU, C sends a
- * little. With isolation A and B are confined (over their weighted share
- * of a saturated I/O group) and C's vhost worker runs 10 nice levels up;
- * without, nobody is. C's waits and round trips with and without are
- * logged, three interleaved runs each, but not compared: in the TCG lab
- * the I/O CPU is not CPU-bound (the flooders' drivers are the bottleneck),
- * and C's waits are dominated by TCG's slow wakeups of idle vCPUs, which
- * no priority changes (see Documentation/design.rst). A weight that covers
- * A's use frees A within two intervals.
+ * little. The rule under test, with the saturation judged by the kernel's
+ * accounts (busy plus the workers' waiting), not vspace's: while the I/O
+ * CPU is saturated a VM over its weighted share is confined, and exactly
+ * the workers of the VMs not confined run 10 nice levels up; with
+ * isolation off nobody is confined or raised. How hard the flood drives
+ * the I/O CPU depends on the host (TCG vCPUs; the flooders' drivers are
+ * the bottleneck), so confinement is expected in the looks that followed
+ * 0.5 s of saturation, and the test needs a few such looks in its runs.
+ * Which VM is over its share is logged, not asserted: under TCG C's 200
+ * packets a second can cost as much I/O time in an interval as a stalled
+ * flood. C's waits and round trips with and without are logged, three
+ * interleaved runs each, but not compared: C's waits are dominated by
+ * TCG's slow wakeups of idle vCPUs, which no priority changes (see
+ * Documentation/design.rst). Weights: a low one confines A, one that
+ * covers its use frees it within two intervals.
  */
 TEST_F_TIMEOUT(policy, noisy_neighbour, 600)
 {
 	long long on = 0, off = 0, t;
+	int i, saturated = 0;
 	struct quiet q;
-	int i;
 
 	ASSERT_EQ(0, vs_write("io_cpus_max", "1"));
 	/* Full-size frames: most of the work is the vhost worker's copying. */
@@ -529,26 +639,40 @@ TEST_F_TIMEOUT(policy, noisy_neighbour, 600)
 
 		ASSERT_EQ(0, vs_write("isolation", iso ? "1" : "0"));
 		ASSERT_EQ(0, quiet_vm(self, &q));
-		TH_LOG("isolation %d: flooders confined in %d of 10 looks, quiet VM's worker boosted in %d; it waits %lld us per run, p99 round trip %lld us",
-		       iso, q.confined, q.boosted, q.wait_us, q.rtt_us);
+		TH_LOG("isolation %d: I/O CPU busy plus waiting %d%%, saturated in %d of 10 looks; a VM confined in %d of those, %d of all (the quiet one in %d); a worker raised in %d, %d against the rule; the quiet VM's worker waits %lld us per run, p99 round trip %lld us",
+		       iso, q.load_pct, q.saturated, q.confined, q.confined_any,
+		       q.quiet_confined, q.boosted, q.boost_wrong, q.wait_us,
+		       q.rtt_us);
+		EXPECT_EQ(0, q.boost_wrong);
 		if (iso) {
 			on += q.wait_us;
-			EXPECT_LE(5, q.confined);
-			EXPECT_LE(1, q.boosted);
+			saturated += q.saturated;
+			/* One look of slack: vspace's stats are an interval old. */
+			EXPECT_LE(q.saturated - 1, q.confined);
 		} else {
 			off += q.wait_us;
-			EXPECT_EQ(0, q.confined);
+			EXPECT_EQ(0, q.confined_any);
 			EXPECT_EQ(0, q.boosted);
 		}
 	}
 	TH_LOG("quiet VM's worker waited %lld us per run with isolation, %lld us without (sums of 3)",
 	       on, off);
+	/* Without a saturated I/O CPU there was nothing to isolate. */
+	ASSERT_LE(3, saturated)
+		TH_LOG("the flood saturated the I/O CPU in only %d looks",
+		       saturated);
 
-	/* Isolation back on; then a weight that covers A's use frees A. */
+	/*
+	 * Weights: at 25 against B's 100, A's share is a fifth of the I/O
+	 * time, and it uses about half: confined. At 10000 its share covers
+	 * its use: let go at once and not confined again.
+	 */
 	ASSERT_EQ(0, vs_write("isolation", "1"));
+	ASSERT_EQ(0, vm_set(self->qemu[0], "weight", "25"));
 	t = now_ms();
-	while (vm_stat(self->qemu[0], "confined") != 1 && now_ms() - t < 5000)
+	while (vm_stat(self->qemu[0], "confined") != 1 && now_ms() - t < 10000)
 		usleep(20000);
+	TH_LOG("weight 25: confined after %lld ms", now_ms() - t);
 	ASSERT_EQ(1, vm_stat(self->qemu[0], "confined"));
 	ASSERT_EQ(0, vm_set(self->qemu[0], "weight", "10000"));
 	t = now_ms();
@@ -558,6 +682,10 @@ TEST_F_TIMEOUT(policy, noisy_neighbour, 600)
 	t = now_ms() - t;
 	TH_LOG("weight 10000: let go after %lld ms", t);
 	EXPECT_GE(2 * self->interval_ms + 100, t);
+	for (i = 0, t = 0; i < 50; i++, usleep(20000))
+		t += vm_stat(self->qemu[0], "confined") == 1;
+	EXPECT_EQ(0, t)
+		TH_LOG("confined again in %lld of 50 looks", t);
 }
 
 /* An SLO change under traffic is acted on within two intervals. */

@@ -417,10 +417,10 @@ static void test_weights(void)
 	a->io_ns = INTERVAL_NS / 2;
 	run(&s, 10, 500, 600);
 	CHECK(!a->confined, "A still confined without saturation");
-	/* Alone, a VM has it all. */
+	/* Alone (once B's smoothed I/O time has died out), a VM has it all. */
 	a->io_ns = INTERVAL_NS;
 	b->io_ns = 0;
-	run(&s, 10, 500, 2000);
+	run(&s, 100, 500, 2000);
 	CHECK(!a->confined, "A confined while alone");
 	/* Confined, demand between 75% and 90%: it stays (no flapping). */
 	a->io_ns = INTERVAL_NS * 95 / 100;
@@ -438,6 +438,40 @@ static void test_weights(void)
 	s.isolation = false;
 	step(&s, 500, 2000);
 	CHECK(!a->confined, "isolation off, A still confined");
+}
+
+/*
+ * Two flooders taking turns on a saturated I/O CPU (80/20, then 20/80 of
+ * an interval) and a quiet VM with 2%; now and then an interval in which
+ * the flooders barely ran and the quiet VM's packets were most of the
+ * I/O. Shares are judged on smoothed I/O time:
+ * both flooders stay confined and the quiet VM never is.
+ */
+static void test_weights_turns(void)
+{
+	struct vspace_policy_vm *a, *b, *c;
+	int i, both = 0, quiet = 0;
+	struct sim s;
+
+	sim_init(&s, 4, VSPACE_MODE_PERFORMANCE);
+	s.io_max = 1;
+	a = sim_vm(&s, 0, 100);
+	b = sim_vm(&s, 0, 100);
+	c = sim_vm(&s, 500, 100);
+	for (i = 0; i < 300; i++) {
+		bool gap = i % 7 == 6;
+
+		a->io_ns = INTERVAL_NS * (gap ? 1 : i % 2 ? 80 : 20) / 100;
+		b->io_ns = gap ? 0 : INTERVAL_NS * (i % 2 ? 20 : 80) / 100;
+		c->io_ns = INTERVAL_NS * 2 / 100;
+		step(&s, 500, 1600);
+		if (i < 10)
+			continue;
+		both += a->confined && b->confined;
+		quiet += c->confined;
+	}
+	CHECK(both == 290, "flooders both confined in %d of 290 intervals", both);
+	CHECK(quiet == 0, "quiet VM confined in %d intervals", quiet);
 }
 
 static void test_degenerate(void)
@@ -494,6 +528,7 @@ static const struct {
 	{ "bounds", test_bounds },
 	{ "modes", test_modes },
 	{ "weights", test_weights },
+	{ "weights_turns", test_weights_turns },
 	{ "degenerate", test_degenerate },
 };
 
