@@ -3,27 +3,65 @@
 # Tiny real KVM guests for vspace's tests and demo; source this file.
 # Each guest is qemu-system-x86_64 -enable-kvm with 2 vCPUs, a virtio-net
 # NIC on a tap with vhost=on (so a real vhost-net worker), a Debian kernel
-# and a busybox initramfs that only says it is up.
+# and a busybox initramfs that says when it is up.
 #
 #   guest_start NAME [qemu args...]   start it; prints its QEMU pid
 #   guest_wait_up NAME [SECONDS]      wait until its kernel has booted
 #   guest_wait_vcpus PID [SECONDS]    wait until KVM has run both its vCPUs
+#   guest_tap NAME                    the host side of its NIC
 #   guest_stop NAME
 #
 # GUEST_KERNEL: the kernel to boot (default /boot/vmlinuz-$(uname -r)).
+# GUEST_IP: when set, the guest loads its virtio-net driver and takes this
+# address (a /24) on eth0, so it answers pings. Such a guest runs 1 vCPU
+# with QEMU's own interrupt controller and a plain CPU model: nested in the
+# TCG lab, a guest with KVM's in-kernel LAPIC never gets a timer interrupt
+# and stalls early in boot (measured on 6.1 and 6.12), and -cpu host with
+# QEMU's controller trips over an MSR QEMU cannot set. The NIC is the same
+# real vhost-net device either way.
 
 GUEST_DIR=${GUEST_DIR:-/tmp/vspace-guests}
 GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$(uname -r)}
 
+# The guest kernel's virtio-net driver and what it needs, decompressed
+# (busybox insmod reads neither .ko.xz nor modules.dep), in load order.
+guest_net_modules() {
+	local dir=$1 kver m path i=0
+	kver=$(basename "$GUEST_KERNEL")
+	kver=${kver#vmlinuz-}
+	mkdir -p "$dir"
+	for m in virtio_pci virtio_net; do
+		for path in $(modprobe -S "$kver" --show-depends "$m" 2>/dev/null |
+			      awk '$1 == "insmod" { print $2 }'); do
+			[ -e "$dir/$(basename "${path%.xz}")" ] && continue
+			i=$((i + 1))
+			case $path in
+			*.xz) xz -dc "$path" >"$dir/$(basename "${path%.xz}")" ;;
+			*) cp "$path" "$dir/" ;;
+			esac || return 1
+			basename "${path%.xz}" >>"$dir/order"
+		done
+	done
+}
+
 guest_initramfs() {
 	local root=$GUEST_DIR/root img=$GUEST_DIR/tiny.cpio.gz
 	[ -f "$img" ] && return 0
+	rm -rf "$root"
 	mkdir -p "$root"/{bin,proc,sys,dev}
 	cp "$(command -v busybox)" "$root/bin/busybox" || return 1
+	guest_net_modules "$root/mod" || return 1
 	cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
+for arg in $(cat /proc/cmdline); do
+	case $arg in vspace.ip=*) ip=${arg#vspace.ip=} ;; esac
+done
+if [ -n "$ip" ]; then
+	for m in $(cat /mod/order); do insmod /mod/$m; done
+	ifconfig eth0 "$ip" netmask 255.255.255.0 up
+fi
 echo "tiny guest up"
 while :; do sleep 1; done
 INIT
@@ -32,21 +70,32 @@ INIT
 }
 
 guest_start() {
-	local name=$1 n
+	local name=$1 n cpu=(-cpu host -smp 2) append="console=ttyS0 quiet panic=-1"
 	shift
 	mkdir -p "$GUEST_DIR"
 	guest_initramfs || return 1
 	modprobe -q tun; modprobe -q vhost_net
-	n=$(ls "$GUEST_DIR" | grep -c '\.pid$')
-	qemu-system-x86_64 -enable-kvm -cpu host -smp 2 -m 128 \
+	n=0
+	while [ -e "/sys/class/net/vstap$n" ]; do n=$((n + 1)); done
+	if [ -n "${GUEST_IP:-}" ]; then
+		cpu=(-cpu qemu64 -smp 1 -machine kernel_irqchip=off)
+		append+=" vspace.ip=$GUEST_IP"
+	fi
+	qemu-system-x86_64 -enable-kvm "${cpu[@]}" -m 128 \
 		-nodefaults -display none -no-reboot "$@" \
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_DIR/tiny.cpio.gz" \
-		-append "console=ttyS0 quiet panic=-1" \
+		-append "$append" \
 		-serial file:"$GUEST_DIR/$name.log" \
 		-netdev tap,id=n0,ifname=vstap$n,script=no,downscript=no,vhost=on \
 		-device virtio-net-pci,netdev=n0 \
-		-pidfile "$GUEST_DIR/$name.pid" -daemonize || return 1
+		-pidfile "$GUEST_DIR/$name.pid" -daemonize 2>>"$GUEST_DIR/$name.err" ||
+		return 1
+	echo "vstap$n" >"$GUEST_DIR/$name.tap"
 	cat "$GUEST_DIR/$name.pid"
+}
+
+guest_tap() {
+	cat "$GUEST_DIR/$1.tap"
 }
 
 guest_wait_up() {
@@ -78,7 +127,7 @@ guest_stop() {
 	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-	rm -f "$GUEST_DIR/$1.pid"
+	rm -f "$GUEST_DIR/$1.pid" "$GUEST_DIR/$1.tap"
 }
 
 # Every thread that belongs to a guest: its QEMU threads, and vhost kernel

@@ -22,7 +22,7 @@ dmesg -C
 	fi
 	VSPACE_KO=$ko GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
 		./selftests/run_tests.sh vspace_sysfs vspace_vms vspace_stats vspace_guests.sh \
-		vspacectl.sh vspace_load
+		vspace_guest_net.sh vspacectl.sh vspace_load
 	if rmmod vspace; then
 		echo "# ok 1 lab.rmmod"
 	else
