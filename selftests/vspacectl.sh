@@ -171,7 +171,18 @@ refused apply.kernel-refuses "nothing was changed" "$ctl" apply "$tmp/refused.co
 if command -v bpftrace >/dev/null; then
 	"$ctl" mode performance >/dev/null
 	sleep 0.5
-	timeout -s INT 20 bpftrace "$bt/vspace-placement.bt" >"$tmp/place" 2>&1
+	# bt SCRIPT OUT SECONDS: run a script for SECONDS once it is attached
+	# (bpftrace takes a while to compile under TCG, longer under load).
+	bt() {
+		local i pid
+		timeout -s INT 150 bpftrace "$1" >"$2" 2>&1 &
+		pid=$!
+		for i in $(seq 300); do grep -q "^Attaching" "$2" && break; sleep 0.3; done
+		sleep "$3"
+		kill -INT $pid 2>/dev/null
+		wait $pid
+	}
+	bt "$bt/vspace-placement.bt" "$tmp/place" 4
 	bad=0 seen=0
 	while read -r tid kind _; do
 		case $kind in
@@ -191,10 +202,10 @@ if command -v bpftrace >/dev/null; then
 			[ $((mask & ~allowed)) = 0 ] || { bad=$((bad + 1)); echo "# tid $tid ($kind) ran on mask $mask, group $group"; }
 		done
 	done <"$V/vms/$vmpid/threads"
-	[ $seen -gt 0 ] || head -5 "$tmp/place" | sed 's/^/# /'
-	check bpftrace.placement [ $seen -gt 0 ] && [ $bad = 0 ]
+	[ $seen -gt 0 ] || { echo "# bpftrace printed:"; head -5 "$tmp/place" | sed 's/^/# /'; }
+	check bpftrace.placement [ $((seen > 0 && bad == 0)) = 1 ]
 
-	timeout -s INT 15 bpftrace "$bt/vspace-runqlat.bt" >"$tmp/lat" 2>&1
+	bt "$bt/vspace-runqlat.bt" "$tmp/lat" 4
 	check bpftrace.runqlat grep -q "^@vcpu_wait_us:" "$tmp/lat"
 
 	timeout -s INT 60 bpftrace "$bt/vspace-decisions.bt" >"$tmp/dec" 2>&1 &
