@@ -29,6 +29,7 @@ with open(os.path.join(d, "cores.dat"), "w") as f:
 print(len(first))
 PY
 n=$(python3 -c "import json;print(len({x['policy'] for x in json.load(open('$dir/eval.json'))['runs']}))")
+managed=$(python3 -c "import json;print(max(s['cpus_used'] for x in json.load(open('$dir/eval.json'))['runs'] for s in x['light']['cores_over_time']))")
 slo=$(python3 -c "import json;print(json.load(open('$dir/eval.json'))['config']['slo_us'] / 1000)")
 gnuplot <<GP
 set terminal pngcairo size 900,560 font ",11"
@@ -48,7 +49,8 @@ unset label
 set title "managed CPUs in a group during the light-load run"
 set xlabel "seconds"
 set ylabel "CPUs in the VM and I/O groups"
-set yrange [0:*]
-plot for [i=0:$((n - 1))] "$dir/cores.dat" index i using 1:2 with steps title columnheader(1)
+set yrange [0:$managed + 0.5]
+set key title "(offset 0.05 apart)"
+plot for [i=0:$((n - 1))] "$dir/cores.dat" index i using 1:(\$2 + 0.05 * i) with steps lw 2 title columnheader(1)
 GP
 rm -f "$dir/latency.dat" "$dir/cores.dat"

@@ -8,7 +8,7 @@
 #   lab.sh demo           boot the newest kernel and run the demo script
 #   lab.sh bench          hook overhead benchmark (-icount), on 6.12
 #   lab.sh eval           vspace against the default scheduler and static
-#                         pinning (selftests/eval), on 6.12 with 4 vCPUs;
+#                         pinning (selftests/eval), on 6.12 with 6 vCPUs;
 #                         results and plots into Documentation/evaluation/
 #   lab.sh run SCRIPT...  boot every lab kernel and run SCRIPT (path relative
 #                         to the top of the tree) in each
@@ -339,7 +339,7 @@ cmd_eval() {
 	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
 	# The guest's environment is its own: options go through the cache.
 	printf '%s\n' "${EVAL_ARGS:-}" >"$CACHE/eval-args"
-	boot "${KVERS[-1]}" selftests/lab/guest-eval.sh "$out" "$((SMP > 4 ? SMP : 4))" ||
+	boot "${KVERS[-1]}" selftests/lab/guest-eval.sh "$out" "$((SMP > 6 ? SMP : 6))" ||
 		die "the evaluation did not finish (see $out/console.log)"
 	"$LAB/dmesg-check.sh" "$out/dmesg.log" || die "the kernel log shows a problem"
 	"$TOP/selftests/eval/plot.sh" "$out"
