@@ -14,6 +14,8 @@ managed CPUs). Policies, interleaved, each repeated:
                   and QEMU's other threads on the last (housekeeping) one
   static-split    vspace binding with a fixed I/O group of one CPU
   performance, energy, resource   vspace's modes
+  pinned-measured (diagnostic, not run by default) static pinning with the
+                  VMs registered in a disabled vspace: measured, not bound
 
 For each: throughput at the SLO (the highest swept rate whose p99 stays
 under it with under 1% lost); then at a fixed rate and at a light rate:
@@ -37,6 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 POLICIES = ["default", "static-pinning", "static-split",
             "performance", "energy", "resource"]
+# Diagnostic, not run by default: static pinning with the VMs registered in
+# vspace while it is disabled, so vspace measures them and binds nothing.
+DIAGNOSTIC = ["pinned-measured"]
 
 
 def wr(name, val):
@@ -158,7 +163,10 @@ class Lab:
                 for tid, _ in vm_threads(pid):
                     setaff(tid, self.managed)
             return
-        if policy == "static-pinning":
+        if policy in ("static-pinning", "pinned-measured"):
+            if policy == "pinned-measured":
+                for pid, _, _ in self.vms:
+                    wr("vms/add", pid)
             for pid, _, _ in self.vms:
                 for tid, comm in vm_threads(pid):
                     vcpu = comm.startswith("CPU ") and comm.endswith("/KVM")
@@ -259,7 +267,7 @@ class Lab:
 
 def summarize(runs, managed):
     out = {}
-    for p in POLICIES:
+    for p in POLICIES + DIAGNOSTIC:
         rs = [r for r in runs if r["policy"] == p]
         if not rs:
             continue
@@ -319,7 +327,10 @@ def main():
     ap.add_argument("--settle", type=float, default=5,
                     help="seconds at the fixed and light rates before measuring")
     ap.add_argument("--reps", type=int, default=2)
-    ap.add_argument("--policies", default=",".join(POLICIES))
+    ap.add_argument("--policies", default=",".join(POLICIES),
+                    help="any of " + ",".join(POLICIES + DIAGNOSTIC))
+    ap.add_argument("--interval-ms", type=int, default=100,
+                    help="vspace's interval_ms during the run")
     args = ap.parse_args()
     policies = args.policies.split(",")
 
@@ -329,7 +340,7 @@ def main():
         sys.exit("the evaluation needs 4 CPUs or more")
     saved = {k: rd(k) for k in ("enabled", "cpus", "io_cpus_min", "io_cpus_max",
                                 "interval_ms")}
-    wr("interval_ms", 100)
+    wr("interval_ms", args.interval_ms)
     lab.start_vms()
     runs = []
     try:
