@@ -262,10 +262,8 @@ static u32 vspace_balance(const struct vspace_policy *p,
 {
 	u64 dvm = p->demand[VSPACE_PG_VM], dio = p->demand[VSPACE_PG_IO];
 	u64 n = s->cur[VSPACE_PG_VM] + s->cur[VSPACE_PG_IO];
-	u64 ideal, now = (u64)s->cur[VSPACE_PG_IO] * 1000;
+	u64 ideal, now = (u64)s->cur[VSPACE_PG_IO] * 1000, need = 0;
 	int g;
-
-	u64 need = 0;
 
 	if (s->free)
 		return 0;

@@ -7,14 +7,7 @@
 # positive, JSON and table written). Not the ratios: those need the full
 # run. Exit 4 (skip) without root, vspace or 4 CPUs.
 cd "$(dirname "$0")" || exit 1
-n=0 failed=0
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n eval.$name"; else echo "not ok $n eval.$name"; failed=1; fi
-}
-skip_all() { echo "TAP version 13"; echo "1..0 # SKIP $1"; exit 4; }
+. ./tap.sh
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -d /sys/kernel/vspace ] || skip_all "vspace is not loaded"
@@ -27,9 +20,9 @@ echo "TAP version 13"
 python3 eval/eval.py --out "$out" --reps 1 --rates 50,150 --fixed-rate 100 \
 	--seconds 1 --warmup 0.5 --settle 0.5 --policies default,static-pinning,energy \
 	2>&1 | sed 's/^/# /'
-check completes [ "${PIPESTATUS[0]}" = 0 ]
-check table [ -s "$out/eval.txt" ]
-check json python3 - "$out/eval.json" <<'PY'
+check eval.completes [ "${PIPESTATUS[0]}" = 0 ]
+check eval.table [ -s "$out/eval.txt" ]
+check eval.json python3 - "$out/eval.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["summary"]

@@ -9,6 +9,7 @@
 #   guest_wait_up NAME [SECONDS]      wait until its kernel has booted
 #   guest_wait_vcpus PID [SECONDS]    wait until KVM has run both its vCPUs
 #   guest_tap NAME                    the host side of its NIC
+#   guest_require                     skip the test unless guests can run
 #   guest_stop NAME
 #
 # GUEST_KERNEL: the kernel to boot (default /boot/vmlinuz-$(uname -r)).
@@ -92,6 +93,14 @@ guest_start() {
 		return 1
 	echo "vstap$n" >"$GUEST_DIR/$name.tap"
 	cat "$GUEST_DIR/$name.pid"
+}
+
+# Skip the whole test (skip_all, from tap.sh) unless KVM guests can run.
+guest_require() {
+	modprobe -q kvm_amd 2>/dev/null || modprobe -q kvm_intel 2>/dev/null
+	[ -c /dev/kvm ] || skip_all "no /dev/kvm"
+	command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
+	[ -f "$GUEST_KERNEL" ] || skip_all "no guest kernel $GUEST_KERNEL (set GUEST_KERNEL)"
 }
 
 guest_tap() {

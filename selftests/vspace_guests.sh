@@ -11,21 +11,14 @@
 #   - after vms/remove, every thread has its original affinity.
 # Exit 4 (skip) without root, vspace, /dev/kvm or QEMU.
 cd "$(dirname "$0")" || exit 1
+. ./tap.sh
 . ./guests.sh
 
 V=/sys/kernel/vspace
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-skip_all() { echo "TAP version 13"; echo "1..0 # SKIP $1"; exit 4; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -d $V ] || skip_all "vspace is not loaded"
-modprobe -q kvm_amd 2>/dev/null || modprobe -q kvm_intel 2>/dev/null
-[ -c /dev/kvm ] || skip_all "no /dev/kvm"
-command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
-[ -f "$GUEST_KERNEL" ] || skip_all "no guest kernel $GUEST_KERNEL (set GUEST_KERNEL)"
+guest_require
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 
 saved_enabled=$(cat $V/enabled) saved_auto=$(cat $V/auto_discover)

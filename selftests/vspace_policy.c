@@ -533,7 +533,7 @@ struct quiet {
  * Quiet VM 2: 200 frames per second for 5 s. Its vhost worker's mean
  * run-queue wait per timeslice from the kernel's schedstat (not from
  * vspace), its own round-trip p99, and in 10 looks over 2.5 s the I/O
- * CPU's load by the kernel's accounts (io_mark), how often a flooder was
+ * CPU's load by the kernel's accounts (io_mark), how often a VM was
  * confined (all looks, and looks after 0.5 s of saturation) and how often
  * its own worker was boosted.
  */

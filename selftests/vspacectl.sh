@@ -15,17 +15,13 @@
 #     tids only on their group's CPUs.
 # Exit 4 (skip) without root or vspace.
 cd "$(dirname "$0")" || exit 1
+. ./tap.sh
 . ./guests.sh
 
 V=/sys/kernel/vspace
 ctl=$(pwd)/../userspace/vspacectl
 hook=$(pwd)/../userspace/libvirt/vspace-hook
 bt=$(pwd)/../userspace/bpftrace
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-skip_all() { echo "TAP version 13"; echo "1..0 # SKIP $1"; exit 4; }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -d $V ] || skip_all "vspace is not loaded"
