@@ -47,7 +47,7 @@ BOOT_MODULES="virtio_pci 9pnet_virtio 9p overlay"
 
 HOST_PKGS="make gcc libc6-dev bc flex bison libelf-dev qemu-system-x86
 	   busybox-static kmod cpio xz-utils linux-source-6.12 perl
-	   python3 python3-docutils bpftrace"
+	   python3 python3-docutils bpftrace iproute2"
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
