@@ -5,8 +5,13 @@
  * Every managed thread has a struct vspace_tstat, found from a task pointer
  * through an RCU hash table. The probes run with preemption disabled (an
  * RCU read-side section), take no lock and allocate nothing; for a task
- * vspace does not manage they cost one hash lookup, and nothing at all
- * while no thread is managed.
+ * vspace does not manage they cost one hash lookup. They are attached only
+ * while some thread is managed, so an idle vspace costs nothing.
+ *
+ * A context switch is the hottest path: sched_switch looks up prev only if
+ * the thread switched in last on this CPU (which is prev) was managed, a
+ * per-CPU hint that may be too wide but is never too narrow once a thread
+ * is counted.
  *
  * Each counter has one writer at a time, which the scheduler's own locking
  * guarantees, so plain stores suffice and readers use READ_ONCE():
@@ -22,9 +27,9 @@
  * Packets: guest->host frames enter the host through netif_receive_skb()
  * on the tap (net:netif_receive_skb_entry), host->guest frames are copied
  * out of the tap into the guest's buffers (skb:skb_copy_datagram_iovec);
- * both run in the vhost worker. Those tracepoints fire system-wide, so
- * sched_switch keeps a per-CPU flag "a managed vhost worker is running
- * here" and the net probes return at once when it is clear.
+ * both run in the vhost worker. Those tracepoints fire system-wide, so the
+ * per-CPU hint also says "a managed vhost worker is running here", and the
+ * net probes return at once when it does not.
  *
  * A task's memory outlives sched_process_exit by an RCU grace period; the
  * exit probe marks its entry dead first, so a new task at the same address
@@ -47,10 +52,15 @@
 #include "vspace.h"
 
 static DEFINE_HASHTABLE(vspace_thash, 10);
-/* A managed vhost worker may be running on this CPU (a hint: see above). */
-static DEFINE_PER_CPU(bool, vspace_vhost_running);
-/* Entries in vspace_thash; probes return at once while it is 0. */
-static atomic_t vspace_nr_tstats = ATOMIC_INIT(0);
+
+/* What may be running on this CPU (a hint: see above). */
+#define VSPACE_RUNNING_MANAGED	BIT(0)
+#define VSPACE_RUNNING_VHOST	BIT(1)
+static DEFINE_PER_CPU(u8, vspace_running);
+
+/* Entries in vspace_thash, under vspace_lock; the probes are on while > 0. */
+static unsigned int vspace_nr_tstats;
+static bool vspace_probes_on;
 
 /* The live entry for @p, or NULL; in a probe (RCU read side). */
 static struct vspace_tstat *vspace_tstat_find(struct task_struct *p)
@@ -65,59 +75,68 @@ static struct vspace_tstat *vspace_tstat_find(struct task_struct *p)
 	return NULL;
 }
 
-static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
+/*
+ * A switch in or out of a managed thread, or one that clears the hint;
+ * @runnable: @sp's thread leaves its CPU still runnable. Kept out of line
+ * so that the probe's common path, no managed thread involved, is short.
+ */
+static noinline void vspace_account_switch(struct vspace_tstat *sp,
+					   struct vspace_tstat *sn,
+					   bool runnable)
 {
-	struct vspace_tstat *s;
-	u64 now = 0, d;
+	u64 now, start, d;
 	int b;
 
-	if (!atomic_read(&vspace_nr_tstats))
+	if (!sp && !sn) {
+		this_cpu_write(vspace_running, 0);
 		return;
-
+	}
 	/* The clock is read only when a managed thread is involved. */
-	s = vspace_tstat_find(prev);
-	if (s) {
-		now = local_clock();
-		if (s->run_start)
-			WRITE_ONCE(s->runtime_ns, s->runtime_ns + now - s->run_start);
+	now = local_clock();
+	if (sp) {
+		if (sp->run_start)
+			WRITE_ONCE(sp->runtime_ns,
+				   sp->runtime_ns + now - sp->run_start);
 		/* The periodic work reads it to count a run in progress. */
-		WRITE_ONCE(s->run_start, 0);
+		WRITE_ONCE(sp->run_start, 0);
 		/* Counted as the kernel counts nivcsw: still runnable. */
-		if (preempt || VSPACE_PREV_STATE == TASK_RUNNING) {
-			WRITE_ONCE(s->preemptions, s->preemptions + 1);
-			WRITE_ONCE(s->wait_start, now);
+		if (runnable) {
+			WRITE_ONCE(sp->preemptions, sp->preemptions + 1);
+			WRITE_ONCE(sp->wait_start, now);
 		} else {
-			WRITE_ONCE(s->wait_start, 0);
+			WRITE_ONCE(sp->wait_start, 0);
 		}
 	}
 
-	s = vspace_tstat_find(next);
-	if (s) {
-		u64 start = READ_ONCE(s->wait_start);
-
-		if (!now)
-			now = local_clock();
+	if (sn) {
+		start = READ_ONCE(sn->wait_start);
 		if (start && now > start) {
 			d = now - start;
 			b = min_t(int, ilog2(d), VSPACE_HIST_BUCKETS - 1);
-			WRITE_ONCE(s->wait_ns, s->wait_ns + d);
-			WRITE_ONCE(s->hist[b], s->hist[b] + 1);
+			WRITE_ONCE(sn->wait_ns, sn->wait_ns + d);
+			WRITE_ONCE(sn->hist[b], sn->hist[b] + 1);
 		}
-		WRITE_ONCE(s->wait_start, 0);
-		WRITE_ONCE(s->run_start, now);
+		WRITE_ONCE(sn->wait_start, 0);
+		WRITE_ONCE(sn->run_start, now);
 	}
-	this_cpu_write(vspace_vhost_running, s && s->vhost);
+	this_cpu_write(vspace_running, !sn ? 0 : VSPACE_RUNNING_MANAGED |
+		       (sn->vhost ? VSPACE_RUNNING_VHOST : 0));
 }
 
-static void vspace_probe_wakeup(void *data, struct task_struct *p)
+static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
 {
-	struct vspace_tstat *s;
+	struct vspace_tstat *sp = NULL, *sn = vspace_tstat_find(next);
 
-	if (!atomic_read(&vspace_nr_tstats))
-		return;
-	s = vspace_tstat_find(p);
-	if (!s)
-		return;
+	if (unlikely(this_cpu_read(vspace_running)))
+		sp = vspace_tstat_find(prev);
+	else if (likely(!sn))
+		return;		/* the hint stays clear */
+	vspace_account_switch(sp, sn,
+			      preempt || VSPACE_PREV_STATE == TASK_RUNNING);
+}
+
+static noinline void vspace_account_wakeup(struct vspace_tstat *s)
+{
 	WRITE_ONCE(s->wakeups, s->wakeups + 1);
 	/*
 	 * A task woken before it got off its CPU, or while still queued
@@ -127,13 +146,19 @@ static void vspace_probe_wakeup(void *data, struct task_struct *p)
 		WRITE_ONCE(s->wait_start, local_clock());
 }
 
+static void vspace_probe_wakeup(void *data, struct task_struct *p)
+{
+	struct vspace_tstat *s = vspace_tstat_find(p);
+
+	if (unlikely(s))
+		vspace_account_wakeup(s);
+}
+
 static void vspace_probe_migrate(void *data, struct task_struct *p,
 				 int dest_cpu)
 {
 	struct vspace_tstat *s;
 
-	if (!atomic_read(&vspace_nr_tstats))
-		return;
 	/* The kernel counts a migration only when the CPU changes. */
 	if (task_cpu(p) == dest_cpu)
 		return;
@@ -144,11 +169,8 @@ static void vspace_probe_migrate(void *data, struct task_struct *p,
 
 static void vspace_probe_exit(void *data, struct task_struct *p)
 {
-	struct vspace_tstat *s;
+	struct vspace_tstat *s = vspace_tstat_find(p);
 
-	if (!atomic_read(&vspace_nr_tstats))
-		return;
-	s = vspace_tstat_find(p);
 	if (s)
 		WRITE_ONCE(s->dead, true);
 }
@@ -164,8 +186,7 @@ static struct vspace_tstat *vspace_vhost_skb(const struct sk_buff *skb)
 {
 	struct vspace_tstat *s;
 
-	if (!atomic_read(&vspace_nr_tstats) ||
-	    !this_cpu_read(vspace_vhost_running) ||
+	if (!(this_cpu_read(vspace_running) & VSPACE_RUNNING_VHOST) ||
 	    !vspace_dev_is_tun(skb->dev))
 		return NULL;
 	s = vspace_tstat_find(current);
@@ -242,31 +263,78 @@ static void vspace_tstat_free_rcu(struct rcu_head *rcu)
 	kfree(container_of(rcu, struct vspace_tstat, rcu));
 }
 
-/* Start counting for @task; vspace_lock held. NULL on allocation failure. */
+/* Detach the first @n probes; they may still be running until a grace period. */
+static void vspace_probes_detach(unsigned int n)
+{
+	while (n--)
+		tracepoint_probe_unregister(vspace_probes[n].tp,
+					    vspace_probes[n].fn, NULL);
+	vspace_probes_on = false;
+}
+
+static int vspace_probes_attach(void)
+{
+	unsigned int i;
+	int cpu, ret;
+
+	/* Threads running now were switched in unseen: look them all up. */
+	for_each_possible_cpu(cpu)
+		WRITE_ONCE(per_cpu(vspace_running, cpu),
+			   VSPACE_RUNNING_MANAGED | VSPACE_RUNNING_VHOST);
+	for (i = 0; i < ARRAY_SIZE(vspace_probes); i++) {
+		ret = tracepoint_probe_register(vspace_probes[i].tp,
+						vspace_probes[i].fn, NULL);
+		if (ret) {
+			pr_err_ratelimited("cannot attach to tracepoint %s: %d\n",
+					   vspace_probes[i].name, ret);
+			vspace_probes_detach(i);
+			return ret;
+		}
+	}
+	vspace_probes_on = true;
+	return 0;
+}
+
+/*
+ * Start counting for @task; vspace_lock held. NULL if out of memory or the
+ * probes cannot be attached.
+ */
 struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost)
 {
-	struct vspace_tstat *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct vspace_tstat *s;
 
 	lockdep_assert_held(&vspace_lock);
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return NULL;
+	if (!vspace_probes_on && vspace_probes_attach()) {
+		kfree(s);
+		return NULL;
+	}
 	s->task = task;
 	s->vhost = vhost;
-	/* Already running: count from now. */
-	if (READ_ONCE(task->on_cpu))
-		s->run_start = local_clock();
 	hash_add_rcu(vspace_thash, &s->hnode, (unsigned long)task);
-	atomic_inc(&vspace_nr_tstats);
+	vspace_nr_tstats++;
+	/* Already running: count from now, and look it up at switch-out. */
+	if (READ_ONCE(task->on_cpu)) {
+		s->run_start = local_clock();
+		WRITE_ONCE(per_cpu(vspace_running, task_cpu(task)),
+			   VSPACE_RUNNING_MANAGED | VSPACE_RUNNING_VHOST);
+	}
 	return s;
 }
 
-/* Stop counting; freed after every probe that may see it has finished. */
+/*
+ * Stop counting; freed after every probe that may see it has finished.
+ * The last one detaches the probes.
+ */
 void vspace_tstat_put(struct vspace_tstat *s)
 {
 	lockdep_assert_held(&vspace_lock);
 	hash_del_rcu(&s->hnode);
-	atomic_dec(&vspace_nr_tstats);
 	call_rcu(&s->rcu, vspace_tstat_free_rcu);
+	if (!--vspace_nr_tstats)
+		vspace_probes_detach(ARRAY_SIZE(vspace_probes));
 }
 
 /* The wait histogram's value at fraction @pct of @n samples, in ns. */
@@ -285,41 +353,27 @@ u64 vspace_hist_percentile(const u32 *hist, u64 n, unsigned int pct)
 	return 1ULL << (VSPACE_HIST_BUCKETS - 1);
 }
 
+/* The probes attach when the first thread is counted; find them now. */
 int vspace_collect_init(void)
 {
 	unsigned int i;
-	int ret;
 
 	for_each_kernel_tracepoint(vspace_find_tracepoint, NULL);
 	for (i = 0; i < ARRAY_SIZE(vspace_probes); i++) {
 		if (!vspace_probes[i].tp) {
 			pr_err("tracepoint %s not found\n", vspace_probes[i].name);
-			ret = -ENOENT;
-			goto out_unregister;
+			return -ENOENT;
 		}
-		ret = tracepoint_probe_register(vspace_probes[i].tp,
-						vspace_probes[i].fn, NULL);
-		if (ret)
-			goto out_unregister;
 	}
 	return 0;
-
-out_unregister:
-	while (i--)
-		tracepoint_probe_unregister(vspace_probes[i].tp,
-					    vspace_probes[i].fn, NULL);
-	tracepoint_synchronize_unregister();
-	return ret;
 }
 
-/* After vspace_vms_uninit(): no entry is left; wait for the probes. */
+/* After vspace_vms_uninit(): no entry is left, so the probes are detached. */
 void vspace_collect_uninit(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(vspace_probes); i++)
-		tracepoint_probe_unregister(vspace_probes[i].tp,
-					    vspace_probes[i].fn, NULL);
+	if (vspace_probes_on)
+		vspace_probes_detach(ARRAY_SIZE(vspace_probes));
+	/* No probe may still be running module code or using an entry. */
 	tracepoint_synchronize_unregister();
 	/* Entries freed through call_rcu() must be gone before unload. */
 	rcu_barrier();
