@@ -66,6 +66,10 @@ def fmt_cpus(cpus):
     return ",".join(str(c) for c in cpus)
 
 
+def vspace_binds(policy):
+    return policy not in ("default", "static-pinning", "pinned-measured")
+
+
 def setaff(tid, cpus):
     try:
         os.sched_setaffinity(tid, cpus)
@@ -132,7 +136,9 @@ class Lab:
             p = subprocess.Popen(
                 [os.path.join(TOP, "selftests", "vhost_vm"), "-w", "0",
                  "-c", "1", "-b", str(self.a.background), "-S", str(self.a.work_us),
-                 "-i", tap], stdout=subprocess.PIPE, text=True)
+                 "-i", tap], stdout=subprocess.PIPE, text=True,
+                # The VMs start on every CPU, not on the harness's.
+                preexec_fn=lambda: os.sched_setaffinity(0, range(self.ncpu)))
             line = p.stdout.readline()
             if not line.startswith("ready"):
                 sys.exit(f"vhost_vm did not start: {line!r}")
@@ -211,16 +217,15 @@ class Lab:
              "-r", str(rate), "-d", str(a.seconds)] + [t for _, _, t in self.vms],
             stdout=subprocess.PIPE, text=True)
         while proc.poll() is None:
-            if policy in ("default", "static-pinning"):
-                used, free = len(self.managed), 0
-            else:
-                free = len(cpulist(rd("free_cpus")))
-                used = len(self.managed) - free
-            sample = {"t": round(time.monotonic() - t0, 2), "cpus_used": used,
-                      "free": free}
-            if policy not in ("default", "static-pinning"):
-                # What the policy sees: why it keeps or frees CPUs.
-                st = dict(line.split() for line in rd("stats").splitlines())
+            # Every policy samples alike, so the sampler costs each the same.
+            free = len(cpulist(rd("free_cpus")))
+            # What the policy sees: why it keeps or frees CPUs.
+            st = dict(line.split() for line in rd("stats").splitlines())
+            if not vspace_binds(policy):
+                free = 0
+            sample = {"t": round(time.monotonic() - t0, 2),
+                      "cpus_used": len(self.managed) - free, "free": free}
+            if vspace_binds(policy):
                 for k in ("vm_util_pct", "io_util_pct", "vm_demand_mcpu", "io_demand_mcpu"):
                     sample[k] = int(st[k])
             samples.append(sample)
@@ -326,13 +331,19 @@ def main():
     ap.add_argument("--warmup", type=float, default=1)
     ap.add_argument("--settle", type=float, default=5,
                     help="seconds at the fixed and light rates before measuring")
-    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--policies", default=",".join(POLICIES),
                     help="any of " + ",".join(POLICIES + DIAGNOSTIC))
     ap.add_argument("--interval-ms", type=int, default=100,
                     help="vspace's interval_ms during the run")
+    ap.add_argument("--harness-cpus", default="0",
+                    help="where eval.py itself runs: a CPU list, or 'all' "
+                    "(default 0, the clients' CPU, off the managed CPUs)")
     args = ap.parse_args()
     policies = args.policies.split(",")
+    if args.harness_cpus != "all":
+        # The harness's own sampling must not land on the CPUs it measures.
+        os.sched_setaffinity(0, cpulist(args.harness_cpus))
 
     os.makedirs(args.out, exist_ok=True)
     lab = Lab(args)
