@@ -370,8 +370,12 @@ TEST_F_TIMEOUT(policy, resource_free_cpus_unused, 400)
 	snprintf(cmd, sizeof(cmd), "taskset -c \"$(cat %s/free_cpus)\" bpftrace -e '%s' 2>&1",
 		 VSPACE_SYSFS_DIR, prog);
 
-	/* A window in which the policy changed the groups proves nothing. */
-	for (tries = 0; tries < 3; tries++) {
+	/*
+	 * A window in which the policy changed the groups proves nothing.
+	 * Under TCG, bpftrace's start-up can tip a borderline VM's demand
+	 * either way, so allow a few windows.
+	 */
+	for (tries = 0; tries < 5; tries++) {
 		seen = bad = 0;
 		ASSERT_LE(0, wait_size("free_cpus", 20000, at_least, 1));
 		ASSERT_EQ(0, vs_read("free_cpus", before, sizeof(before)));
@@ -399,7 +403,7 @@ TEST_F_TIMEOUT(policy, resource_free_cpus_unused, 400)
 	}
 	if (bad)
 		dump(_metadata);
-	ASSERT_GT(3, tries);
+	ASSERT_GT(5, tries);
 	EXPECT_LT(0, seen);
 	EXPECT_EQ(0, bad);
 }
