@@ -260,14 +260,26 @@ class Lab:
             self.client(rate, a.warmup)          # let the policy adapt
             r = self.client(rate, a.seconds)
             res["sweep"].append(r)
-        ok = [r["rate"] for r in res["sweep"]
-              if r["p99_us"] is not None and r["p99_us"] <= a.slo_us
-              and r["replied"] >= 0.99 * r["sent"]]
-        res["throughput_at_slo"] = max(ok) if ok else 0
-
+        res["throughput_at_slo"] = thr_at_slo(res["sweep"], a.slo_us)
+        # The steady rates after the sweep: by then the policy has had half
+        # a minute to learn the VMs (measured first, 6 s after enabling,
+        # energy and resource had not yet released what they release later).
         res["fixed"] = self.at_rate(policy, a.fixed_rate)
         res["light"] = self.at_rate(policy, a.light_rate)
         return res
+
+
+def thr_at_slo(sweep, slo_us):
+    """The highest swept rate whose p99 meets @slo_us with under 1% lost."""
+    ok = [r["rate"] for r in sweep
+          if r["p99_us"] is not None and r["p99_us"] <= slo_us
+          and r["replied"] >= 0.99 * r["sent"]]
+    return max(ok) if ok else 0
+
+
+# Looser SLOs, from the same sweep: this lab's wakeup floor puts p99 at
+# 10-20 ms at any load, so a 20 ms SLO alone mostly measures noise.
+LOOSE_SLOS_US = [50000, 100000]
 
 
 def summarize(runs, managed):
@@ -278,6 +290,9 @@ def summarize(runs, managed):
             continue
         out[p] = {"throughput_at_slo": statistics.median(r["throughput_at_slo"] for r in rs),
                   "repetitions": len(rs)}
+        for slo in LOOSE_SLOS_US:
+            out[p][f"throughput_at_{slo // 1000}ms"] = statistics.median(
+                thr_at_slo(r["sweep"], slo) for r in rs)
         for point in ("fixed", "light"):
             med = lambda key: statistics.median(r[point][key] for r in rs)
             p99s = [r[point]["p99_us"] for r in rs]
@@ -298,9 +313,11 @@ def summarize(runs, managed):
 def table(summary, args):
     lines = [f"SLO: p99 <= {args.slo_us} us; {args.vms} VMs, {args.work_us} us of work "
              f"per request, background vCPUs at {args.background}%", ""]
-    lines.append(f"{'policy':<15} {'thr@SLO/s':>9}")
+    loose = "".join(f" {f'@{slo // 1000} ms':>9}" for slo in LOOSE_SLOS_US)
+    lines.append(f"{'policy':<15} {'thr@SLO/s':>9}{loose}")
     for p, s in summary.items():
-        lines.append(f"{p:<15} {s['throughput_at_slo']:>9}")
+        lines.append(f"{p:<15} {s['throughput_at_slo']:>9}" + "".join(
+            f" {s[f'throughput_at_{slo // 1000}ms']:>9}" for slo in LOOSE_SLOS_US))
     for point in ("fixed", "light"):
         rate = next(iter(summary.values()))[point]["rate"]
         lines += ["", f"at {rate} requests/s per VM ({point} load):",
@@ -323,7 +340,7 @@ def main():
     ap.add_argument("--work-us", type=int, default=300)
     ap.add_argument("--background", type=int, default=15, help="%% duty of the 2nd vCPU")
     ap.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")],
-                    default=[25, 50, 75, 100, 150, 200, 300])
+                    default=[25, 50, 100, 200, 300, 400, 500])
     ap.add_argument("--fixed-rate", type=int, default=100)
     ap.add_argument("--light-rate", type=int, default=25)
     ap.add_argument("--slo-us", type=int, default=20000)
