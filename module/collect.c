@@ -58,6 +58,12 @@ static DEFINE_HASHTABLE(vspace_thash, 10);
 #define VSPACE_RUNNING_VHOST	BIT(1)
 static DEFINE_PER_CPU(u8, vspace_running);
 
+static u8 vspace_running_hint(const struct vspace_tstat *s)
+{
+	return !s ? 0 : VSPACE_RUNNING_MANAGED |
+			(s->vhost ? VSPACE_RUNNING_VHOST : 0);
+}
+
 /* Entries in vspace_thash, under vspace_lock; the probes are on while > 0. */
 static unsigned int vspace_nr_tstats;
 static bool vspace_probes_on;
@@ -119,8 +125,7 @@ static noinline void vspace_account_switch(struct vspace_tstat *sp,
 		WRITE_ONCE(sn->wait_start, 0);
 		WRITE_ONCE(sn->run_start, now);
 	}
-	this_cpu_write(vspace_running, !sn ? 0 : VSPACE_RUNNING_MANAGED |
-		       (sn->vhost ? VSPACE_RUNNING_VHOST : 0));
+	this_cpu_write(vspace_running, vspace_running_hint(sn));
 }
 
 static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
@@ -319,7 +324,7 @@ struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost)
 	if (READ_ONCE(task->on_cpu)) {
 		s->run_start = local_clock();
 		WRITE_ONCE(per_cpu(vspace_running, task_cpu(task)),
-			   VSPACE_RUNNING_MANAGED | VSPACE_RUNNING_VHOST);
+			   vspace_running_hint(s));
 	}
 	return s;
 }
