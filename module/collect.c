@@ -10,8 +10,9 @@
  *
  * A context switch is the hottest path: sched_switch looks up prev only if
  * the thread switched in last on this CPU (which is prev) was managed, a
- * per-CPU hint that may be too wide but is never too narrow once a thread
- * is counted.
+ * per-CPU hint written only by this CPU's own sched_switch. A thread that
+ * becomes managed while it runs is counted from its next switch-in; until
+ * then its hint may be clear, which only leaves that slice uncounted.
  *
  * Each counter has one writer at a time, which the scheduler's own locking
  * guarantees, so plain stores suffice and readers use READ_ONCE():
@@ -27,14 +28,18 @@
  * Packets: guest->host frames enter the host through netif_receive_skb()
  * on the tap (net:netif_receive_skb_entry), host->guest frames are copied
  * out of the tap into the guest's buffers (skb:skb_copy_datagram_iovec);
- * both run in the vhost worker. Those tracepoints fire system-wide, so the
- * per-CPU hint also says "a managed vhost worker is running here", and the
- * net probes return at once when it does not.
+ * both run in the vhost worker. Those tracepoints fire for every skb on the
+ * host, and an skb's fields are not always what their names say (a UDP
+ * socket keeps dev_scratch where dev is). So a net probe first proves that
+ * current is a managed vhost worker in its own process context, by its own
+ * lookup, and only then reads the skb. The hint only saves that lookup on
+ * CPUs that did not last switch to a vhost worker.
  *
  * A task's memory outlives sched_process_exit by an RCU grace period; the
  * exit probe marks its entry dead first, so a new task at the same address
- * is never counted. The periodic work unhashes dead and released entries
- * and frees them after a grace period.
+ * is never counted, and an entry made for a task already past that probe
+ * is marked dead when it is made. The periodic work unhashes dead and
+ * released entries and frees them after a grace period.
  */
 #include <linux/hashtable.h>
 #include <linux/log2.h>
@@ -75,8 +80,8 @@ static struct vspace_tstat *vspace_tstat_find(struct task_struct *p)
 
 	hash_for_each_possible_rcu_notrace(vspace_thash, s, hnode,
 					   (unsigned long)p) {
-		if (s->task == p)
-			return READ_ONCE(s->dead) ? NULL : s;
+		if (s->task == p && !READ_ONCE(s->dead))
+			return s;
 	}
 	return NULL;
 }
@@ -103,7 +108,11 @@ static noinline void vspace_account_switch(struct vspace_tstat *sp,
 		if (sp->run_start)
 			WRITE_ONCE(sp->runtime_ns,
 				   sp->runtime_ns + now - sp->run_start);
-		/* The periodic work reads it to count a run in progress. */
+		/*
+		 * The periodic work adds a run in progress from run_start:
+		 * it must see the runtime that includes it first.
+		 */
+		smp_wmb();
 		WRITE_ONCE(sp->run_start, 0);
 		/* Counted as the kernel counts nivcsw: still runnable. */
 		if (runnable) {
@@ -186,16 +195,22 @@ static bool vspace_dev_is_tun(const struct net_device *dev)
 	       !strcmp(dev->rtnl_link_ops->kind, "tun");
 }
 
-/* The running vhost worker's entry, if @skb is on one of its taps. */
+/*
+ * The running vhost worker's entry, if @skb is on one of its taps. Nothing
+ * of @skb is read before current is proven to be a managed vhost worker in
+ * process context: only then is it an skb of the worker's own tun calls.
+ */
 static struct vspace_tstat *vspace_vhost_skb(const struct sk_buff *skb)
 {
 	struct vspace_tstat *s;
 
 	if (!(this_cpu_read(vspace_running) & VSPACE_RUNNING_VHOST) ||
-	    !vspace_dev_is_tun(skb->dev))
+	    !in_task())
 		return NULL;
 	s = vspace_tstat_find(current);
-	return s && s->vhost ? s : NULL;
+	if (!s || !s->vhost || !vspace_dev_is_tun(skb->dev))
+		return NULL;
+	return s;
 }
 
 /* Guest to host: the worker hands a frame from the guest to the tap. */
@@ -280,12 +295,8 @@ static void vspace_probes_detach(unsigned int n)
 static int vspace_probes_attach(void)
 {
 	unsigned int i;
-	int cpu, ret;
+	int ret;
 
-	/* Threads running now were switched in unseen: look them all up. */
-	for_each_possible_cpu(cpu)
-		WRITE_ONCE(per_cpu(vspace_running, cpu),
-			   VSPACE_RUNNING_MANAGED | VSPACE_RUNNING_VHOST);
 	for (i = 0; i < ARRAY_SIZE(vspace_probes); i++) {
 		ret = tracepoint_probe_register(vspace_probes[i].tp,
 						vspace_probes[i].fn, NULL);
@@ -302,7 +313,8 @@ static int vspace_probes_attach(void)
 
 /*
  * Start counting for @task; vspace_lock held. NULL if out of memory or the
- * probes cannot be attached.
+ * probes cannot be attached. The entry is complete before the probes can
+ * find it, and from then on only they write it.
  */
 struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost)
 {
@@ -320,12 +332,15 @@ struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost)
 	s->vhost = vhost;
 	hash_add_rcu(vspace_thash, &s->hnode, (unsigned long)task);
 	vspace_nr_tstats++;
-	/* Already running: count from now, and look it up at switch-out. */
-	if (READ_ONCE(task->on_cpu)) {
-		s->run_start = local_clock();
-		WRITE_ONCE(per_cpu(vspace_running, task_cpu(task)),
-			   vspace_running_hint(s));
-	}
+	/*
+	 * A task already past its exit probe is never marked dead by it. It
+	 * sets PF_EXITING before that probe runs, with a full barrier in
+	 * between (do_exit's atomic_dec_and_test()): either the probe finds
+	 * this entry or this sees the flag.
+	 */
+	smp_mb();
+	if (READ_ONCE(task->flags) & PF_EXITING)
+		WRITE_ONCE(s->dead, true);
 	return s;
 }
 

@@ -11,6 +11,8 @@
 
 /* Serialises every change of vspace's state; may be held while sleeping. */
 DEFINE_MUTEX(vspace_lock);
+/* Serialises adding and removing VMs with their directories (vm.c). */
+DEFINE_MUTEX(vspace_vms_lock);
 
 struct vspace_config vspace_config;
 LIST_HEAD(vspace_vms);
@@ -22,6 +24,13 @@ const char * const vspace_kind_names[NR_VSPACE_KINDS] = {
 	[VSPACE_KIND_VCPU] = "vcpu",
 	[VSPACE_KIND_VHOST] = "vhost",
 	[VSPACE_KIND_OTHER] = "other",
+};
+
+const char * const vspace_unplaced_names[NR_VSPACE_UNPLACED] = {
+	[VSPACE_PLACED] = "",
+	[VSPACE_UNPLACED_OUTSIDE] = "outside",
+	[VSPACE_UNPLACED_NOGROUP] = "nogroup",
+	[VSPACE_UNPLACED_REFUSED] = "refused",
 };
 
 /*
@@ -79,7 +88,12 @@ static unsigned int vspace_io_room(void)
 	return n ? n - 1 : 0;
 }
 
-/* Set io_cpus_min (@is_max false) or io_cpus_max, keeping min <= max. */
+/*
+ * Set io_cpus_min (@is_max false) or io_cpus_max, keeping min <= max. Only
+ * the value written must fit the room cpus leaves: a smaller cpus written
+ * since leaves the other bound as it is, and the groups take it as the
+ * room (policy.c clamps), so no write is refused for the other's sake.
+ */
 int vspace_set_io_bound(bool is_max, unsigned int val)
 {
 	unsigned int min, max;
@@ -88,9 +102,9 @@ int vspace_set_io_bound(bool is_max, unsigned int val)
 	mutex_lock(&vspace_lock);
 	min = is_max ? vspace_config.io_cpus_min : val;
 	max = is_max ? val : vspace_config.io_cpus_max;
-	if (min > max || max > vspace_io_room()) {
-		pr_notice_ratelimited("io_cpus_min %u and io_cpus_max %u must satisfy min <= max <= %u (what cpus leaves room for)\n",
-				      min, max, vspace_io_room());
+	if (min > max || val > vspace_io_room()) {
+		pr_notice_ratelimited("io_cpus_min %u and io_cpus_max %u must satisfy min <= max, and %u <= %u (what cpus leaves room for)\n",
+				      min, max, val, vspace_io_room());
 		ret = -EINVAL;
 	} else {
 		WRITE_ONCE(vspace_config.io_cpus_min, min);

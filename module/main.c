@@ -28,19 +28,21 @@ static int __init vspace_init(void)
 	if (ret)
 		goto out_stats;
 
-	ret = vspace_sysfs_init();
+	ret = vspace_worker_init();
 	if (ret)
 		goto out_collect;
 
-	ret = vspace_worker_init();
+	/* The interface last: nothing can ask for anything before this. */
+	ret = vspace_sysfs_init();
 	if (ret)
-		goto out_sysfs;
+		goto out_worker;
 
 	pr_info("version %s loaded\n", VSPACE_VERSION);
 	return 0;
 
-out_sysfs:
-	vspace_sysfs_uninit();
+out_worker:
+	vspace_worker_uninit();
+	vspace_vms_uninit();
 out_collect:
 	vspace_collect_uninit();
 out_stats:
@@ -53,15 +55,16 @@ out_core:
 }
 
 /*
- * Stop the work first so nothing binds behind our back, then give every
- * thread its affinity back and remove the VMs, then the files; the probes
- * go after the VMs stopped counting, and wait for each other.
+ * The reverse of init: the interface first, so no store runs or starts;
+ * then the work, so nothing binds behind our back; then every thread gets
+ * its affinity back and the VMs go (their directories with them); the
+ * probes go after the VMs stopped counting, and wait for each other.
  */
 static void __exit vspace_exit(void)
 {
+	vspace_sysfs_uninit();
 	vspace_worker_uninit();
 	vspace_vms_uninit();
-	vspace_sysfs_uninit();
 	vspace_collect_uninit();
 	vspace_stats_uninit();
 	vspace_placement_uninit();

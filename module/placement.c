@@ -9,11 +9,18 @@
  * threads on the CPUs at that edge have to move: the kernel migrates a
  * thread only when its CPU leaves its mask.
  *
- * Binding: the first time vspace binds a thread it records the thread's
- * affinity (@orig) and gives it back on release. After each bind it keeps
- * what the kernel actually granted (@applied); a later difference between
- * the thread's mask and @applied is drift: someone else (taskset, cpuset,
- * libvirt) changed it, so vspace counts it and binds again.
+ * Binding: every managed thread has an allowed mask, the CPUs the kernel
+ * and the operator last gave it (its cpuset, taskset, libvirt's vcpupin).
+ * vspace binds it to its group AND that mask, never outside it: a module's
+ * set_cpus_allowed_ptr() is not held to the cpuset the way the
+ * sched_setaffinity() system call is. When the two do not meet, the thread
+ * is left at its allowed mask and reported unplaced. After each bind vspace
+ * keeps what the kernel granted (@applied); a later difference is a change
+ * from outside (cpuset write or attach, taskset, hotplug fallback). It is
+ * not undone: it becomes the allowed mask, the thread is placed within it,
+ * and release gives it back. Release gives back the whole allowed mask,
+ * offline CPUs included, because the kernel never widens a mask again
+ * when a CPU comes back.
  *
  * Weighted I/O isolation: while the policy confines a VM (it used more
  * than its share of a saturated I/O group), the vhost workers of every
@@ -37,8 +44,8 @@ struct vspace_policy vspace_policy;
 /* VMs whose I/O is confined now; under vspace_lock. */
 unsigned int vspace_nr_confined;
 
-/* Scratch mask for binding; under vspace_lock. */
-static cpumask_var_t vspace_scratch;
+/* Scratch masks for binding; under vspace_lock. */
+static cpumask_var_t vspace_scratch, vspace_cur;
 
 /* Usable CPUs now: vspace's cpus that are online. */
 unsigned int vspace_usable_cpus(void)
@@ -135,70 +142,147 @@ static const struct cpumask *vspace_target(const struct vspace_thread *t)
 	}
 }
 
-/* Bind one thread to its group, recording and checking as described above. */
-static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
+/* @task's affinity, read whole: it is written under pi_lock. */
+void vspace_task_mask(struct task_struct *task, struct cpumask *mask)
 {
-	const struct cpumask *target = vspace_target(t);
-	struct task_struct *task;
+	unsigned long flags;
 
-	if (!target)
-		return;
-	/* No usable CPU left for its group (cpus offline): let it go. */
-	if (cpumask_empty(target)) {
-		vspace_thread_restore(t);
-		return;
-	}
-	task = get_pid_task(t->pid, PIDTYPE_PID);
-	if (!task)
-		return;		/* exited; the next rescan forgets it */
-
-	if (!t->bound) {
-		cpumask_copy(t->orig, &task->cpus_mask);
-	} else if (!cpumask_equal(&task->cpus_mask, t->applied)) {
-		t->drifts++;
-		vm->drifts++;
-		pr_debug("tid %d: affinity drifted to %*pbl\n", t->tid,
-			 cpumask_pr_args(&task->cpus_mask));
-	} else if (cpumask_equal(t->applied, target) ||
-		   (t->narrowed && cpumask_subset(t->applied, target))) {
-		goto out;	/* as placed last time */
-	}
-
-	if (set_cpus_allowed_ptr(task, target)) {
-		/* Exiting, or the mask holds no usable CPU; try next period. */
-		goto out;
-	}
-	t->bound = true;
-	cpumask_copy(t->applied, &task->cpus_mask);
-	t->narrowed = !cpumask_equal(t->applied, target);
-out:
-	if (t->kind == VSPACE_KIND_VHOST && t->bound)
-		vspace_thread_boost(t, task, vspace_nr_confined &&
-				    !vm->pol.confined);
-	put_task_struct(task);
+	raw_spin_lock_irqsave(&task->pi_lock, flags);
+	cpumask_copy(mask, &task->cpus_mask);
+	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
 }
 
-void vspace_thread_restore(struct vspace_thread *t)
+/*
+ * Take in what was done to @task's mask from outside since vspace last
+ * looked. Unbound, its mask is its allowed mask. Bound, a mask other than
+ * the one vspace set was set by the kernel or the operator: it is the new
+ * allowed mask and vspace no longer holds the thread.
+ */
+static void vspace_thread_sync_mask(struct vspace_vm *vm,
+				    struct vspace_thread *t,
+				    struct task_struct *task)
 {
-	struct task_struct *task;
+	vspace_task_mask(task, vspace_cur);
+	if (t->bound && cpumask_equal(vspace_cur, t->applied))
+		return;
+	if (t->bound) {
+		t->bound = false;
+		t->narrowed = false;
+		t->drifts++;
+		vm->drifts++;
+		pr_debug("tid %d: affinity set to %*pbl from outside\n", t->tid,
+			 cpumask_pr_args(vspace_cur));
+	}
+	cpumask_copy(t->allowed, vspace_cur);
+}
 
-	lockdep_assert_held(&vspace_lock);
+/* Give @task its allowed mask back, if vspace holds it. */
+static void vspace_thread_unbind(struct vspace_vm *vm, struct vspace_thread *t,
+				 struct task_struct *task)
+{
+	vspace_thread_sync_mask(vm, t, task);
 	if (!t->bound)
 		return;
 	t->bound = false;
 	t->narrowed = false;
+	/* The whole mask: set_cpus_allowed_ptr() keeps offline CPUs in it. */
+	if (set_cpus_allowed_ptr(task, t->allowed))
+		pr_notice("tid %d: could not give back affinity %*pbl: none of its CPUs is online\n",
+			  t->tid, cpumask_pr_args(t->allowed));
+}
+
+/*
+ * Bind one thread to its group within its allowed mask, or leave it at
+ * that mask and say why; vhost workers also get their isolation boost.
+ */
+static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	const struct cpumask *group = vspace_target(t);
+	struct task_struct *task;
+	u8 why = VSPACE_PLACED;
+
+	if (!group)
+		return;
+	task = get_pid_task(t->pid, PIDTYPE_PID);
+	if (!task)
+		return;		/* exited; the next rescan forgets it */
+
+	vspace_thread_sync_mask(vm, t, task);
+	if (cpumask_empty(group))
+		why = VSPACE_UNPLACED_NOGROUP;
+	else if (!cpumask_and(vspace_scratch, group, t->allowed))
+		why = VSPACE_UNPLACED_OUTSIDE;
+	if (why) {
+		vspace_thread_unbind(vm, t, task);
+		goto out;
+	}
+	if (t->bound && (cpumask_equal(t->applied, vspace_scratch) ||
+			 (t->narrowed &&
+			  cpumask_subset(t->applied, vspace_scratch))))
+		goto out;	/* as placed last time */
+
+	if (set_cpus_allowed_ptr(task, vspace_scratch)) {
+		/* Exiting, or no CPU of it is active: leave it as it is. */
+		why = VSPACE_UNPLACED_REFUSED;
+		vspace_thread_unbind(vm, t, task);
+		goto out;
+	}
+	if (!t->bound)
+		t->bound_at = ktime_get_ns();
+	t->bound = true;
+	vspace_task_mask(task, t->applied);
+	t->narrowed = !cpumask_equal(t->applied, vspace_scratch);
+out:
+	t->unplaced = why;
+	vspace_thread_boost(t, task, t->bound && t->kind == VSPACE_KIND_VHOST &&
+			    vspace_nr_confined && !vm->pol.confined);
+	put_task_struct(task);
+}
+
+/*
+ * A thread's allowed mask is its mask when vspace first sees it, unless
+ * it was created after vspace bound a sibling and inherited that binding
+ * (KVM's NX huge page recovery vhost_task on 6.12 is forked from the vCPU
+ * thread that first enters KVM_RUN): then it is the sibling's allowed
+ * mask. vspace holds such a thread as if it had bound it, and gives a
+ * thread it does not place its mask back at once.
+ */
+void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
+			       struct task_struct *task)
+{
+	struct vspace_thread *p;
+
+	lockdep_assert_held(&vspace_lock);
+	vspace_task_mask(task, t->allowed);
+	list_for_each_entry(p, &vm->threads, node) {
+		if (p == t || !p->bound || task->start_time < p->bound_at ||
+		    !cpumask_equal(t->allowed, p->applied))
+			continue;
+		cpumask_copy(t->applied, t->allowed);
+		cpumask_copy(t->allowed, p->allowed);
+		t->bound = true;
+		t->bound_at = p->bound_at;
+		pr_debug("tid %d inherited tid %d's binding\n", t->tid, p->tid);
+		if (!vspace_target(t))
+			vspace_thread_unbind(vm, t, task);
+		return;
+	}
+}
+
+void vspace_thread_restore(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	struct task_struct *task;
+
+	lockdep_assert_held(&vspace_lock);
+	t->unplaced = VSPACE_PLACED;
 	task = get_pid_task(t->pid, PIDTYPE_PID);
 	if (!task) {
+		t->bound = false;
 		t->boosted = false;
 		return;
 	}
 	vspace_thread_boost(t, task, false);
-	/* Only CPUs still online can be given back; the kernel says which. */
-	cpumask_and(vspace_scratch, t->orig, cpu_online_mask);
-	if (cpumask_empty(vspace_scratch) ||
-	    set_cpus_allowed_ptr(task, vspace_scratch))
-		pr_notice("tid %d: could not restore affinity %*pbl\n", t->tid,
-			  cpumask_pr_args(t->orig));
+	vspace_thread_unbind(vm, t, task);
 	put_task_struct(task);
 }
 
@@ -223,7 +307,7 @@ void vspace_restore_all(void)
 	lockdep_assert_held(&vspace_lock);
 	list_for_each_entry(vm, &vspace_vms, node)
 		list_for_each_entry(t, &vm->threads, node)
-			vspace_thread_restore(t);
+			vspace_thread_restore(vm, t);
 }
 
 int vspace_placement_init(void)
@@ -236,6 +320,8 @@ int vspace_placement_init(void)
 		goto out_vm;
 	if (!zalloc_cpumask_var(&vspace_scratch, GFP_KERNEL))
 		goto out_free;
+	if (!zalloc_cpumask_var(&vspace_cur, GFP_KERNEL))
+		goto out_scratch;
 
 	mutex_lock(&vspace_lock);
 	cpus_read_lock();
@@ -247,6 +333,8 @@ int vspace_placement_init(void)
 	mutex_unlock(&vspace_lock);
 	return 0;
 
+out_scratch:
+	free_cpumask_var(vspace_scratch);
 out_free:
 	free_cpumask_var(vspace_groups.free);
 out_vm:
@@ -258,6 +346,7 @@ out_io:
 
 void vspace_placement_uninit(void)
 {
+	free_cpumask_var(vspace_cur);
 	free_cpumask_var(vspace_scratch);
 	free_cpumask_var(vspace_groups.free);
 	free_cpumask_var(vspace_groups.vm);

@@ -79,14 +79,26 @@ static void vspace_sample_finish(struct vspace_sample *s)
 	s->p99_ns = vspace_hist_percentile(s->hist, s->waits, 99);
 }
 
-/* The counters now, including the run in progress. */
+/*
+ * The counters now, including the run in progress. runtime_ns and
+ * run_start change together at a switch-out (collect.c orders the two
+ * stores): read them again until runtime_ns did not move in between, so a
+ * slice is never counted both ways.
+ */
 static void vspace_tstat_read(const struct vspace_tstat *s,
 			      struct vspace_counts *c)
 {
-	u64 start = READ_ONCE(s->run_start), now = local_clock();
+	u64 runtime, start, now;
 
-	c->runtime_ns = READ_ONCE(s->runtime_ns) +
-			(start && now > start ? now - start : 0);
+	do {
+		runtime = READ_ONCE(s->runtime_ns);
+		smp_rmb();	/* pairs with the switch-out's smp_wmb() */
+		start = READ_ONCE(s->run_start);
+		now = local_clock();
+		smp_rmb();	/* run_start before the second runtime_ns */
+	} while (runtime != READ_ONCE(s->runtime_ns));
+
+	c->runtime_ns = runtime + (start && now > start ? now - start : 0);
 	c->wait_ns = READ_ONCE(s->wait_ns);
 	c->preemptions = READ_ONCE(s->preemptions);
 	c->migrations = READ_ONCE(s->migrations);
@@ -281,6 +293,8 @@ ssize_t vspace_stats_show(char *buf)
 
 ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
 {
+	struct vspace_thread *t;
+	unsigned int unplaced = 0;
 	ssize_t len;
 
 	mutex_lock(&vspace_lock);
@@ -288,6 +302,8 @@ ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
 		mutex_unlock(&vspace_lock);
 		return -ENODEV;
 	}
+	list_for_each_entry(t, &vm->threads, node)
+		unplaced += t->unplaced != VSPACE_PLACED;
 	len = sysfs_emit(buf,
 			 "runtime_ns %llu\nwait_ns %llu\npreemptions %llu\nmigrations %llu\nwakeups %llu\nio_cpu_ns %llu\np50_wait_ns %llu\np99_wait_ns %llu\ntx_packets %llu\ntx_bytes %llu\nrx_packets %llu\nrx_bytes %llu\n",
 			 vm->total.runtime_ns, vm->total.wait_ns,
@@ -297,10 +313,10 @@ ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
 			 vm->total.tx_bytes, vm->total.rx_packets,
 			 vm->total.rx_bytes);
 	len += sysfs_emit_at(buf, len,
-			     "vcpu_p99_wait_ns %llu\nvhost_p99_wait_ns %llu\nio_cpu_ns_last %llu\nslo_missed %d\nconfined %d\n",
+			     "vcpu_p99_wait_ns %llu\nvhost_p99_wait_ns %llu\nio_cpu_ns_last %llu\nslo_missed %d\nconfined %d\nunplaced %u\n",
 			     vm->pol.p99_ns[VSPACE_PG_VM],
 			     vm->pol.p99_ns[VSPACE_PG_IO], vm->io_sample_ns,
-			     vm->pol.slo_missed, vm->pol.confined);
+			     vm->pol.slo_missed, vm->pol.confined, unplaced);
 	mutex_unlock(&vspace_lock);
 	return len;
 }
@@ -309,7 +325,7 @@ ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
  * One line per counted thread: totals up to this moment (not the last
  * interval), so they can be compared with /proc at any time.
  */
-ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf)
+int vspace_vm_thread_stats_render(struct vspace_vm *vm, struct vspace_text *text)
 {
 	static const char * const cols[] = {
 		"tid", "kind", "runtime_ns", "wait_ns", "preemptions",
@@ -318,17 +334,12 @@ ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf)
 	};
 	struct vspace_thread *t;
 	unsigned int i;
-	int len;
 
-	mutex_lock(&vspace_lock);
-	if (vm->dead) {
-		mutex_unlock(&vspace_lock);
-		return -ENODEV;
-	}
-	len = sysfs_emit(buf, "#");
+	lockdep_assert_held(&vspace_lock);
+	vspace_text_printf(text, "#");
 	for (i = 0; i < ARRAY_SIZE(cols); i++)
-		len += sysfs_emit_at(buf, len, " %s", cols[i]);
-	len += sysfs_emit_at(buf, len, "\n");
+		vspace_text_printf(text, " %s", cols[i]);
+	vspace_text_printf(text, "\n");
 	list_for_each_entry(t, &vm->threads, node) {
 		struct vspace_counts now, c = t->total;
 		u64 *n = vspace_counts_u64(&now), *l = vspace_counts_u64(&t->last);
@@ -339,16 +350,15 @@ ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf)
 		vspace_tstat_read(t->stat, &now);
 		for (i = 0; i < VSPACE_NR_COUNTS; i++)
 			vspace_counts_u64(&c)[i] += n[i] - min(n[i], l[i]);
-		len += sysfs_emit_at(buf, len,
-				     "%d %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
-				     t->tid, vspace_kind_names[t->kind],
-				     c.runtime_ns, c.wait_ns, c.preemptions,
-				     c.migrations, c.wakeups, t->sample.p50_ns,
-				     t->sample.p99_ns, c.tx_packets, c.tx_bytes,
-				     c.rx_packets, c.rx_bytes);
+		vspace_text_printf(text,
+				   "%d %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+				   t->tid, vspace_kind_names[t->kind],
+				   c.runtime_ns, c.wait_ns, c.preemptions,
+				   c.migrations, c.wakeups, t->sample.p50_ns,
+				   t->sample.p99_ns, c.tx_packets, c.tx_bytes,
+				   c.rx_packets, c.rx_bytes);
 	}
-	mutex_unlock(&vspace_lock);
-	return len;
+	return 0;
 }
 
 int vspace_stats_init(void)

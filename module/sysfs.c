@@ -350,10 +350,60 @@ static inline struct vspace_vm *to_vm(struct kobject *kobj)
 	return container_of(kobj, struct vspace_vm, kobj);
 }
 
-static ssize_t threads_show(struct kobject *kobj, struct kobj_attribute *attr,
-			    char *buf)
+void vspace_text_printf(struct vspace_text *t, const char *fmt, ...)
 {
-	return vspace_vm_threads_show(to_vm(kobj), buf);
+	size_t at = min(t->len, t->size);
+	va_list args;
+
+	va_start(args, fmt);
+	t->len += vsnprintf(t->buf + at, t->size - at, fmt, args);
+	va_end(args);
+}
+
+/* Files longer than a page are built whole at each read, at most this big. */
+#define VSPACE_TEXT_MAX	(64 << 20)
+
+/*
+ * Read @count bytes at @off of what @render writes for @vm under
+ * vspace_lock, in a buffer grown until it all fits.
+ */
+ssize_t vspace_text_read(struct vspace_vm *vm,
+			 int (*render)(struct vspace_vm *vm,
+				       struct vspace_text *t),
+			 char *buf, loff_t off, size_t count)
+{
+	struct vspace_text t = { .size = PAGE_SIZE };
+	ssize_t ret;
+
+	for (;;) {
+		t.buf = kvmalloc(t.size, GFP_KERNEL);
+		if (!t.buf)
+			return -ENOMEM;
+		t.len = 0;
+		mutex_lock(&vspace_lock);
+		ret = vm->dead ? -ENODEV : render(vm, &t);
+		mutex_unlock(&vspace_lock);
+		if (ret || t.len < t.size)
+			break;
+		kvfree(t.buf);
+		if (t.size >= VSPACE_TEXT_MAX)
+			return -EFBIG;
+		t.size *= 2;
+	}
+	if (!ret && off < t.len) {
+		ret = min_t(size_t, count, t.len - off);
+		memcpy(buf, t.buf + off, ret);
+	}
+	kvfree(t.buf);
+	return ret;
+}
+
+static ssize_t threads_read(struct file *file, struct kobject *kobj,
+			    struct bin_attribute *attr, char *buf,
+			    loff_t off, size_t count)
+{
+	return vspace_text_read(to_vm(kobj), vspace_vm_threads_render, buf,
+				off, count);
 }
 
 static ssize_t drifts_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -374,10 +424,12 @@ static ssize_t vm_stats_show(struct kobject *kobj,
 	return vspace_vm_stats_show(to_vm(kobj), buf);
 }
 
-static ssize_t thread_stats_show(struct kobject *kobj,
-				 struct kobj_attribute *attr, char *buf)
+static ssize_t thread_stats_read(struct file *file, struct kobject *kobj,
+				 struct bin_attribute *attr, char *buf,
+				 loff_t off, size_t count)
 {
-	return vspace_vm_thread_stats_show(to_vm(kobj), buf);
+	return vspace_text_read(to_vm(kobj), vspace_vm_thread_stats_render,
+				buf, off, count);
 }
 
 /* A u32 setting of a VM's policy state, under vspace_lock. */
@@ -440,25 +492,39 @@ static ssize_t weight_store(struct kobject *kobj, struct kobj_attribute *attr,
 	return ret ?: count;
 }
 
-static struct kobj_attribute threads_attr = __ATTR_RO(threads);
 static struct kobj_attribute slo_us_attr = __ATTR_RW(slo_us);
 static struct kobj_attribute latency_us_attr = __ATTR_WO(latency_us);
 static struct kobj_attribute weight_attr = __ATTR_RW(weight);
 static struct kobj_attribute drifts_attr = __ATTR_RO(drifts);
 static struct kobj_attribute vm_stats_attr = __ATTR(stats, 0444, vm_stats_show, NULL);
-static struct kobj_attribute thread_stats_attr = __ATTR_RO(thread_stats);
+/* Size 0: one line per thread, longer than a page for a large VM. */
+static BIN_ATTR_RO(threads, 0);
+static BIN_ATTR_RO(thread_stats, 0);
 
 static struct attribute *vspace_vm_attrs[] = {
-	&threads_attr.attr,
 	&drifts_attr.attr,
 	&vm_stats_attr.attr,
-	&thread_stats_attr.attr,
 	&slo_us_attr.attr,
 	&latency_us_attr.attr,
 	&weight_attr.attr,
 	NULL
 };
-ATTRIBUTE_GROUPS(vspace_vm);
+
+static struct bin_attribute *vspace_vm_bin_attrs[] = {
+	&bin_attr_threads,
+	&bin_attr_thread_stats,
+	NULL
+};
+
+static const struct attribute_group vspace_vm_group = {
+	.attrs = vspace_vm_attrs,
+	.bin_attrs = vspace_vm_bin_attrs,
+};
+
+static const struct attribute_group *vspace_vm_groups[] = {
+	&vspace_vm_group,
+	NULL
+};
 
 static void vspace_vm_kobj_release(struct kobject *kobj)
 {
@@ -471,16 +537,19 @@ static const struct kobj_type vspace_vm_ktype = {
 	.default_groups = vspace_vm_groups,
 };
 
-/* On failure the VM has been freed through its release. */
+/*
+ * On failure the caller stops the VM's counting, then frees it with
+ * vspace_sysfs_vm_put().
+ */
 int vspace_sysfs_vm_add(struct vspace_vm *vm)
 {
-	int ret;
+	return kobject_init_and_add(&vm->kobj, &vspace_vm_ktype,
+				    vspace_vms_kobj, "%d", vm->nr);
+}
 
-	ret = kobject_init_and_add(&vm->kobj, &vspace_vm_ktype,
-				   vspace_vms_kobj, "%d", vm->nr);
-	if (ret)
-		kobject_put(&vm->kobj);
-	return ret;
+void vspace_sysfs_vm_put(struct vspace_vm *vm)
+{
+	kobject_put(&vm->kobj);
 }
 
 /* Not under vspace_lock: kernfs waits here for readers, which take it. */
@@ -521,11 +590,15 @@ out_put:
 	return ret;
 }
 
-/* After vspace_vms_uninit(): no VM directory is left under vms/. */
+/*
+ * The interface goes first on unload: once the files are removed no store
+ * runs or can start. A VM's directory, still under vms/, keeps vms/ and
+ * vspace/ until vspace_vms_uninit() removes it; the last one takes them.
+ */
 void vspace_sysfs_uninit(void)
 {
 	sysfs_remove_group(vspace_vms_kobj, &vspace_vms_group);
-	kobject_put(vspace_vms_kobj);
 	sysfs_remove_group(vspace_kobj, &vspace_group);
+	kobject_put(vspace_vms_kobj);
 	kobject_put(vspace_kobj);
 }

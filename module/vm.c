@@ -88,7 +88,8 @@ static bool vspace_is_vhost_kthread(struct task_struct *p,
 
 /*
  * Take references to the threads of @leader and to the vhost kernel threads
- * working on its mm: at most @max of them. Returns how many.
+ * working on its mm: at most @max of them. Returns how many, or -E2BIG if
+ * there were more (the references taken are put).
  */
 static int vspace_collect(struct task_struct *leader, struct vspace_found *f,
 			  int max)
@@ -100,16 +101,16 @@ static int vspace_collect(struct task_struct *leader, struct vspace_found *f,
 	rcu_read_lock();
 	for_each_thread(leader, t) {
 		if (n == max)
-			break;
+			goto full;
 		f[n].kind = vspace_classify(t);
 		f[n++].pid = get_task_pid(t, PIDTYPE_PID);
 	}
 	if (mm) {
 		for_each_process(p) {
-			if (n == max)
-				break;
 			if (!vspace_is_vhost_kthread(p, mm))
 				continue;
+			if (n == max)
+				goto full;
 			f[n].kind = VSPACE_KIND_VHOST;
 			f[n++].pid = get_task_pid(p, PIDTYPE_PID);
 		}
@@ -118,12 +119,20 @@ static int vspace_collect(struct task_struct *leader, struct vspace_found *f,
 	if (mm)
 		mmput(mm);
 	return n;
+
+full:
+	rcu_read_unlock();
+	if (mm)
+		mmput(mm);
+	while (n--)
+		put_pid(f[n].pid);
+	return -E2BIG;
 }
 
 static void vspace_thread_free(struct vspace_thread *t)
 {
 	put_pid(t->pid);
-	free_cpumask_var(t->orig);
+	free_cpumask_var(t->allowed);
 	free_cpumask_var(t->applied);
 	kfree(t);
 }
@@ -139,11 +148,38 @@ static struct vspace_thread *vspace_thread_find(struct vspace_vm *vm,
 	return NULL;
 }
 
+/* A new thread of @vm, for @pid (whose reference it takes); NULL if no memory. */
+static struct vspace_thread *vspace_thread_new(struct vspace_vm *vm,
+					       struct vspace_found *f)
+{
+	struct vspace_thread *t;
+	struct task_struct *task;
+
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return NULL;
+	if (!zalloc_cpumask_var(&t->allowed, GFP_KERNEL) ||
+	    !zalloc_cpumask_var(&t->applied, GFP_KERNEL)) {
+		free_cpumask_var(t->allowed);
+		kfree(t);
+		return NULL;
+	}
+	t->pid = f->pid;
+	t->tid = pid_nr(t->pid);
+	t->kind = f->kind;
+	task = get_pid_task(t->pid, PIDTYPE_PID);
+	if (task) {
+		vspace_thread_first_sight(vm, t, task);
+		put_task_struct(task);
+	}
+	return t;
+}
+
 /*
  * Bring @vm's thread list up to date with @leader: add new threads,
  * reclassify (an unnamed vCPU shows itself by running guest code) and
- * forget those that exited. Returns -ENOMEM if a thread could not be added;
- * the next rescan tries again.
+ * forget, after giving it back, each thread that is gone. Returns -ENOMEM
+ * if a thread could not be added; the next rescan tries again.
  */
 static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 {
@@ -151,12 +187,22 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 	struct vspace_found *found;
 	int n, i, max, ret = 0;
 
-	/* Room for threads appearing meanwhile, and for vhost kthreads. */
+	/*
+	 * Room for threads appearing meanwhile, and for vhost kthreads (one
+	 * per queue pair on 6.1); more if that was not enough. A thread not
+	 * collected would be forgotten while vspace still held it.
+	 */
 	max = get_nr_threads(leader) + 64;
-	found = kmalloc_array(max, sizeof(*found), GFP_KERNEL);
-	if (!found)
-		return -ENOMEM;
-	n = vspace_collect(leader, found, max);
+	for (;;) {
+		found = kvmalloc_array(max, sizeof(*found), GFP_KERNEL);
+		if (!found)
+			return -ENOMEM;
+		n = vspace_collect(leader, found, max);
+		if (n != -E2BIG)
+			break;
+		kvfree(found);
+		max *= 2;
+	}
 
 	list_for_each_entry(t, &vm->threads, node)
 		t->seen = false;
@@ -169,7 +215,8 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 			 */
 			if (t->kind != found[i].kind &&
 			    t->kind != VSPACE_KIND_VCPU) {
-				vspace_thread_restore(t);
+				vspace_thread_restore(vm, t);
+				vspace_thread_stat_stop(vm, t);
 				t->kind = found[i].kind;
 				vspace_thread_stat_start(t);
 			}
@@ -177,29 +224,22 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 			put_pid(found[i].pid);
 			continue;
 		}
-		t = kzalloc(sizeof(*t), GFP_KERNEL);
-		if (!t || !zalloc_cpumask_var(&t->orig, GFP_KERNEL) ||
-		    !zalloc_cpumask_var(&t->applied, GFP_KERNEL)) {
-			if (t) {
-				free_cpumask_var(t->orig);
-				kfree(t);
-			}
+		t = vspace_thread_new(vm, &found[i]);
+		if (!t) {
 			put_pid(found[i].pid);
 			ret = -ENOMEM;
 			continue;
 		}
-		t->pid = found[i].pid;
-		t->tid = pid_nr(t->pid);
-		t->kind = found[i].kind;
 		t->seen = true;
 		list_add_tail(&t->node, &vm->threads);
 		vspace_thread_stat_start(t);
 	}
-	kfree(found);
+	kvfree(found);
 
 	list_for_each_entry_safe(t, tmp, &vm->threads, node) {
 		if (t->seen)
 			continue;
+		vspace_thread_restore(vm, t);
 		vspace_thread_stat_stop(vm, t);
 		list_del(&t->node);
 		vspace_thread_free(t);
@@ -207,13 +247,19 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 	return ret;
 }
 
+/* Whether the process of @task is on its way out: never (re)add it. */
+static bool vspace_process_exiting(struct task_struct *task)
+{
+	return READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT ||
+	       (READ_ONCE(task->exit_state) && thread_group_empty(task));
+}
+
 /* The QEMU process of @vm if it is still alive; a reference the caller puts. */
 static struct task_struct *vspace_vm_task(struct vspace_vm *vm)
 {
 	struct task_struct *task = get_pid_task(vm->pid, PIDTYPE_TGID);
 
-	if (task && (task->signal->flags & SIGNAL_GROUP_EXIT ||
-		     (task->exit_state && thread_group_empty(task)))) {
+	if (task && vspace_process_exiting(task)) {
 		put_task_struct(task);
 		task = NULL;
 	}
@@ -236,7 +282,7 @@ static void vspace_vm_unlink(struct vspace_vm *vm)
 
 	lockdep_assert_held(&vspace_lock);
 	list_for_each_entry(t, &vm->threads, node)
-		vspace_thread_restore(t);
+		vspace_thread_restore(vm, t);
 	vspace_vm_stop_stats(vm);
 	list_del(&vm->node);
 	vm->dead = true;
@@ -258,6 +304,17 @@ static struct vspace_vm *vspace_vm_find(pid_t nr)
 
 	list_for_each_entry(vm, &vspace_vms, node)
 		if (vm->nr == nr)
+			return vm;
+	return NULL;
+}
+
+/* The VM whose process is @nr in the writer's pid namespace. */
+static struct vspace_vm *vspace_vm_find_vnr(pid_t nr)
+{
+	struct vspace_vm *vm;
+
+	list_for_each_entry(vm, &vspace_vms, node)
+		if (pid_vnr(vm->pid) == nr)
 			return vm;
 	return NULL;
 }
@@ -291,12 +348,13 @@ static bool vspace_vm_has_kind(struct vspace_vm *vm, u8 kind)
 	return false;
 }
 
-/* Add the QEMU process @task; vspace_lock held. */
+/* Add the QEMU process @task; vspace_vms_lock and vspace_lock held. */
 static int vspace_vm_add_task(struct task_struct *task)
 {
 	struct vspace_vm *vm;
 	int ret;
 
+	lockdep_assert_held(&vspace_vms_lock);
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
 	if (!vm)
 		return -ENOMEM;
@@ -318,8 +376,12 @@ static int vspace_vm_add_task(struct task_struct *task)
 	}
 
 	ret = vspace_sysfs_vm_add(vm);
-	if (ret)
-		return ret;	/* the kobject's release freed vm */
+	if (ret) {
+		/* The probes must forget its threads before it is freed. */
+		vspace_vm_stop_stats(vm);
+		vspace_sysfs_vm_put(vm);
+		return ret;
+	}
 	list_add_tail(&vm->node, &vspace_vms);
 	pr_info("managing VM %d (%s)\n", vm->nr, task->comm);
 	vspace_place_all();
@@ -331,6 +393,7 @@ out_free:
 	return ret;
 }
 
+/* @nr is a pid in the writer's namespace; VMs are known by global pid. */
 int vspace_vm_add(pid_t nr)
 {
 	struct task_struct *task;
@@ -343,41 +406,53 @@ int vspace_vm_add(pid_t nr)
 	if (!task)
 		return -ESRCH;
 
-	if (task->flags & PF_KTHREAD || task->tgid != nr) {
+	if (task->flags & PF_KTHREAD || !thread_group_leader(task)) {
 		pr_notice("pid %d is %s, not a QEMU process\n", nr,
 			  task->flags & PF_KTHREAD ? "a kernel thread" :
 						     "a thread");
 		ret = -EINVAL;
 		goto out;
 	}
+	if (vspace_process_exiting(task)) {
+		ret = -ESRCH;
+		goto out;
+	}
 
+	mutex_lock(&vspace_vms_lock);
 	mutex_lock(&vspace_lock);
 	if (vspace_stopping)
 		ret = -ENODEV;
-	else if (vspace_vm_find(nr))
+	else if (vspace_vm_find(task->tgid))
 		ret = -EEXIST;
 	else
 		ret = vspace_vm_add_task(task);
 	mutex_unlock(&vspace_lock);
+	mutex_unlock(&vspace_vms_lock);
 out:
 	put_task_struct(task);
 	return ret;
 }
 
+/*
+ * The directory goes before vspace_vms_lock is dropped, so an add of the
+ * same pid cannot meet it.
+ */
 int vspace_vm_remove(pid_t nr)
 {
 	struct vspace_vm *vm;
 
+	mutex_lock(&vspace_vms_lock);
 	mutex_lock(&vspace_lock);
-	vm = vspace_vm_find(nr);
+	vm = vspace_vm_find_vnr(nr);
 	if (vm)
 		vspace_vm_unlink(vm);
 	mutex_unlock(&vspace_lock);
-	if (!vm)
-		return -ENOENT;
-	pr_info("released VM %d\n", nr);
-	vspace_sysfs_vm_del(vm);
-	return 0;
+	if (vm) {
+		pr_info("released VM %d\n", vm->nr);
+		vspace_sysfs_vm_del(vm);
+	}
+	mutex_unlock(&vspace_vms_lock);
+	return vm ? 0 : -ENOENT;
 }
 
 /*
@@ -390,6 +465,7 @@ void vspace_vms_rescan(void)
 	struct task_struct *task;
 	LIST_HEAD(gone);
 
+	lockdep_assert_held(&vspace_vms_lock);
 	mutex_lock(&vspace_lock);
 	list_for_each_entry_safe(vm, tmp, &vspace_vms, node) {
 		task = vspace_vm_task(vm);
@@ -425,8 +501,9 @@ static bool vspace_shows_vcpu(struct task_struct *p)
 
 /*
  * auto_discover: manage every process that holds a KVM VM and shows a vCPU
- * thread (by name, or by having run guest code). Processes already managed
- * are skipped while scanning, so a batch only ever holds new ones.
+ * thread (by name, or by having run guest code). Only such processes go
+ * into a batch, so processes that merely look like one (threads named
+ * "CPU n/KVM", no KVM) cannot fill every batch and hide a real VM.
  */
 void vspace_vms_discover(void)
 {
@@ -434,6 +511,7 @@ void vspace_vms_discover(void)
 	struct task_struct *p;
 	int n = 0, i;
 
+	lockdep_assert_held(&vspace_vms_lock);
 	if (!READ_ONCE(vspace_config.auto_discover))
 		return;
 
@@ -441,7 +519,8 @@ void vspace_vms_discover(void)
 	rcu_read_lock();
 	for_each_process(p) {
 		if (p->flags & PF_KTHREAD || vspace_vm_find(p->tgid) ||
-		    !vspace_shows_vcpu(p))
+		    vspace_process_exiting(p) || !vspace_shows_vcpu(p) ||
+		    !vspace_has_kvm_vm(p))
 			continue;
 		cand[n++] = get_task_pid(p, PIDTYPE_TGID);
 		if (n == VSPACE_DISCOVER_BATCH)
@@ -454,40 +533,47 @@ void vspace_vms_discover(void)
 		put_pid(cand[i]);
 		if (!p)
 			continue;
-		if (!vspace_stopping && vspace_has_kvm_vm(p))
+		if (!vspace_stopping && !vspace_process_exiting(p) &&
+		    !vspace_vm_find(p->tgid))
 			vspace_vm_add_task(p);
 		put_task_struct(p);
 	}
 	mutex_unlock(&vspace_lock);
 }
 
-ssize_t vspace_vm_threads_show(struct vspace_vm *vm, char *buf)
+/* vms/<pid>/threads: one line per thread that still exists. */
+int vspace_vm_threads_render(struct vspace_vm *vm, struct vspace_text *text)
 {
 	struct vspace_thread *t;
 	struct task_struct *task;
-	int len = 0;
+	cpumask_var_t now;
 
-	mutex_lock(&vspace_lock);
-	if (vm->dead) {
-		mutex_unlock(&vspace_lock);
-		return -ENODEV;
-	}
+	lockdep_assert_held(&vspace_lock);
+	if (!alloc_cpumask_var(&now, GFP_KERNEL))
+		return -ENOMEM;
 	list_for_each_entry(t, &vm->threads, node) {
 		task = get_pid_task(t->pid, PIDTYPE_PID);
 		if (!task)
 			continue;
-		len += sysfs_emit_at(buf, len, "%d %s %*pbl", t->tid,
-				     vspace_kind_names[t->kind],
-				     cpumask_pr_args(&task->cpus_mask));
+		vspace_task_mask(task, now);
 		put_task_struct(task);
+		vspace_text_printf(text, "%d %s %*pbl", t->tid,
+				   vspace_kind_names[t->kind],
+				   cpumask_pr_args(now));
+		if (t->kind != VSPACE_KIND_OTHER)
+			vspace_text_printf(text, " allowed=%*pbl",
+					   cpumask_pr_args(t->allowed));
 		if (t->narrowed)
-			len += sysfs_emit_at(buf, len, " narrowed");
+			vspace_text_printf(text, " narrowed");
 		if (t->drifts)
-			len += sysfs_emit_at(buf, len, " drifted=%u", t->drifts);
-		len += sysfs_emit_at(buf, len, "\n");
+			vspace_text_printf(text, " drifted=%u", t->drifts);
+		if (t->unplaced)
+			vspace_text_printf(text, " unplaced=%s",
+					   vspace_unplaced_names[t->unplaced]);
+		vspace_text_printf(text, "\n");
 	}
-	mutex_unlock(&vspace_lock);
-	return len;
+	free_cpumask_var(now);
+	return 0;
 }
 
 /* Unload: give every thread back and remove every VM. */
@@ -496,6 +582,7 @@ void vspace_vms_uninit(void)
 	struct vspace_vm *vm, *tmp;
 	LIST_HEAD(gone);
 
+	mutex_lock(&vspace_vms_lock);
 	mutex_lock(&vspace_lock);
 	list_for_each_entry_safe(vm, tmp, &vspace_vms, node) {
 		vspace_vm_unlink(vm);
@@ -505,4 +592,5 @@ void vspace_vms_uninit(void)
 
 	list_for_each_entry_safe(vm, tmp, &gone, node)
 		vspace_sysfs_vm_del(vm);
+	mutex_unlock(&vspace_vms_lock);
 }

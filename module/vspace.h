@@ -132,6 +132,15 @@ struct vspace_sample {
 	u64 p99_ns;
 };
 
+/* Why a managed thread is not on its group's CPUs (vms/<pid>/threads). */
+enum vspace_unplaced {
+	VSPACE_PLACED,
+	VSPACE_UNPLACED_OUTSIDE,	/* its allowed CPUs miss its group */
+	VSPACE_UNPLACED_NOGROUP,	/* its group has no usable CPU */
+	VSPACE_UNPLACED_REFUSED,	/* the kernel refused the mask */
+	NR_VSPACE_UNPLACED
+};
+
 /**
  * struct vspace_thread - one thread of a managed VM
  * @node:     in &vspace_vm.threads.
@@ -139,15 +148,21 @@ struct vspace_sample {
  *            an exited thread is simply not found.
  * @tid:      its number, for display.
  * @kind:     enum vspace_kind.
- * @bound:    vspace has changed its affinity; @orig is valid.
+ * @bound:    vspace set its affinity (@applied), and @allowed is what it
+ *            gives back.
  * @narrowed: the kernel gave it less than vspace asked (a mask set through
  *            sched_setaffinity() is ANDed in on 6.2+).
  * @boosted:  vspace raised its priority (weighted I/O isolation: other
  *            VMs are confined); @orig_nice is the nice level to give back.
- * @orig_nice:
  * @seen:     scratch flag of the periodic rescan.
+ * @unplaced: enum vspace_unplaced: why it is not bound to its group.
+ * @orig_nice:
  * @drifts:   times something else changed its affinity while bound.
- * @orig:     its affinity before vspace first bound it; restored on release.
+ * @bound_at: when vspace last bound it from unbound (ktime ns).
+ * @allowed:  the CPUs the kernel and the operator last allowed it: its
+ *            mask when first seen, or as changed since from outside (cpuset,
+ *            taskset, hotplug fallback). vspace never binds it outside them
+ *            and gives them back, whole, on release.
  * @applied:  the affinity the kernel gave it when vspace last bound it.
  * @stat:     its probe counters (vCPU and vhost threads only), or NULL.
  * @last:     @stat's counters at the last interval.
@@ -166,9 +181,11 @@ struct vspace_thread {
 	bool narrowed;
 	bool boosted;
 	bool seen;
+	u8 unplaced;
 	int orig_nice;
 	unsigned int drifts;
-	cpumask_var_t orig;
+	u64 bound_at;
+	cpumask_var_t allowed;
 	cpumask_var_t applied;
 	struct vspace_tstat *stat;
 	struct vspace_counts last;
@@ -194,6 +211,10 @@ struct vspace_thread {
  * @pol:     the policy's view: SLO, weight, per-group p99, confinement.
  * @latency_at: when latency_us was last written (ktime ns), 0 never.
  * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
+ *
+ * VMs are added and removed, with their directories, under
+ * vspace_vms_lock, taken before vspace_lock: so a VM's directory is gone
+ * before another VM of the same pid can be added.
  *
  * Locking: all fields but @kobj under vspace_lock. The directory is removed
  * outside vspace_lock (kernfs waits for readers, which take the lock).
@@ -252,10 +273,30 @@ extern unsigned int vspace_nr_confined;
 /* Nice levels the vhost workers of unconfined VMs gain while any is. */
 #define VSPACE_BOOST_NICE	10
 extern struct mutex vspace_lock;
+extern struct mutex vspace_vms_lock;
 extern bool vspace_stopping;
 
 extern const char * const vspace_mode_names[NR_VSPACE_MODES];
 extern const char * const vspace_kind_names[NR_VSPACE_KINDS];
+extern const char * const vspace_unplaced_names[NR_VSPACE_UNPLACED];
+
+/*
+ * Text of a size not known in advance (files longer than a page): written
+ * with vspace_text_printf(), which counts what did not fit in @len, so the
+ * writer can try again with a larger buffer.
+ */
+struct vspace_text {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+__printf(2, 3) void vspace_text_printf(struct vspace_text *t,
+				       const char *fmt, ...);
+ssize_t vspace_text_read(struct vspace_vm *vm,
+			 int (*render)(struct vspace_vm *vm,
+				       struct vspace_text *t),
+			 char *buf, loff_t off, size_t count);
 
 /* core.c: the settings, validated here so every interface shares the rules. */
 int vspace_core_init(void);
@@ -278,7 +319,7 @@ void vspace_vms_rescan(void);
 void vspace_vms_discover(void);
 void vspace_vms_uninit(void);
 void vspace_vm_release(struct vspace_vm *vm);
-ssize_t vspace_vm_threads_show(struct vspace_vm *vm, char *buf);
+int vspace_vm_threads_render(struct vspace_vm *vm, struct vspace_text *t);
 
 /* placement.c: the groups, and binding threads to them. */
 int vspace_placement_init(void);
@@ -287,7 +328,10 @@ unsigned int vspace_usable_cpus(void);
 void vspace_groups_update(void);
 void vspace_place_all(void);
 void vspace_restore_all(void);
-void vspace_thread_restore(struct vspace_thread *t);
+void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
+			       struct task_struct *task);
+void vspace_thread_restore(struct vspace_vm *vm, struct vspace_thread *t);
+void vspace_task_mask(struct task_struct *task, struct cpumask *mask);
 
 /* collect.c: scheduler tracepoints. */
 int vspace_collect_init(void);
@@ -303,7 +347,7 @@ void vspace_stats_update(void);
 void vspace_thread_stat_start(struct vspace_thread *t);
 void vspace_thread_stat_stop(struct vspace_vm *vm, struct vspace_thread *t);
 ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf);
-ssize_t vspace_vm_thread_stats_show(struct vspace_vm *vm, char *buf);
+int vspace_vm_thread_stats_render(struct vspace_vm *vm, struct vspace_text *t);
 ssize_t vspace_stats_show(char *buf);
 
 /* alloc.c: run the policy each interval, apply and record its decisions. */
@@ -321,6 +365,7 @@ void vspace_worker_kick(void);
 int vspace_sysfs_init(void);
 void vspace_sysfs_uninit(void);
 int vspace_sysfs_vm_add(struct vspace_vm *vm);
+void vspace_sysfs_vm_put(struct vspace_vm *vm);
 void vspace_sysfs_vm_del(struct vspace_vm *vm);
 
 #endif /* _VSPACE_H */

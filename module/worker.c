@@ -20,6 +20,7 @@ static int vspace_cpuhp_state;
 
 static void vspace_work_fn(struct work_struct *work)
 {
+	mutex_lock(&vspace_vms_lock);
 	vspace_vms_discover();
 
 	mutex_lock(&vspace_lock);
@@ -27,6 +28,7 @@ static void vspace_work_fn(struct work_struct *work)
 	mutex_unlock(&vspace_lock);
 
 	vspace_vms_rescan();
+	mutex_unlock(&vspace_vms_lock);
 
 	mutex_lock(&vspace_lock);
 	if (!vspace_stopping)

@@ -305,6 +305,37 @@ TEST_F(vspace, groups_and_bounds)
 	EXPECT_REJECTED("io_cpus_max", "0\n");
 }
 
+/*
+ * A smaller cpus leaves io_cpus_max above the room it leaves; that must
+ * not block writing the other bound, and the I/O group comes back whole
+ * with cpus.
+ */
+TEST_F(vspace, bounds_after_smaller_cpus)
+{
+	char online[256], first[16], io[256], val[32];
+	int n;
+
+	ASSERT_EQ(0, vs_online_cpus(online, sizeof(online)));
+	n = cpulist_count(online);
+	if (n < 2)
+		SKIP(return, "needs 2 CPUs");
+	ASSERT_EQ(0, vs_write("cpus", online));
+	snprintf(val, sizeof(val), "%d\n", n - 1);
+	ASSERT_EQ(0, vs_write("io_cpus_max", val));
+	ASSERT_EQ(0, vs_write("io_cpus_min", "1\n"));
+	snprintf(first, sizeof(first), "%d", atoi(online));
+	ASSERT_EQ(0, vs_write("cpus", first));
+	ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	EXPECT_STREQ("", io);
+	/* No room now: 0 fits, whatever the other bound says. */
+	EXPECT_EQ(0, vs_write("io_cpus_min", "0\n"));
+	EXPECT_EQ(-EINVAL, vs_write("io_cpus_max", val));
+	ASSERT_EQ(0, vs_write("cpus", online));
+	ASSERT_EQ(0, vs_write("io_cpus_min", "1\n"));
+	ASSERT_EQ(0, vs_read("io_cpus", io, sizeof(io)));
+	EXPECT_EQ(1, cpulist_count(io));
+}
+
 /* A zero-byte write never reaches the module; it must change nothing. */
 TEST_F(vspace, empty_write)
 {

@@ -25,6 +25,7 @@ show_threads() {
 
 echo "== vspace demo on $(uname -r), $(nproc) CPUs"
 modprobe kvm_amd
+dmesg -C
 say insmod "$ko"
 say "grep -s . $V/* || true"
 
@@ -67,3 +68,4 @@ show_threads g2 "$p2"
 say rmmod vspace
 guest_stop g1
 guest_stop g2
+dmesg >"$LAB_OUT/dmesg.log"

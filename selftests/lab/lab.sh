@@ -311,10 +311,16 @@ cmd_check() {
 	[ "$tf" -eq 0 ]
 }
 
+# The demo runs vspacectl from userspace/: build it here, so `make demo`
+# works on its own from a fresh clone.
 cmd_demo() {
+	local out=$CACHE/results/demo
 	KERNELS=${LAB_KERNELS:-6.12}
 	prepare
-	boot "${KVERS[-1]}" selftests/lab/guest-demo.sh "$CACHE/results/demo"
+	make -s -C "$TOP/userspace"
+	boot "${KVERS[-1]}" selftests/lab/guest-demo.sh "$out" ||
+		die "the demo failed (see $out/console.log)"
+	"$LAB/dmesg-check.sh" "$out/dmesg.log" || die "the kernel log shows a problem"
 }
 
 # Hook overhead: time follows executed instructions (-icount), so the
