@@ -136,7 +136,8 @@ static void vspace_count_threads(struct vspace_policy_in *in)
 
 	list_for_each_entry(vm, &vspace_vms, node)
 		list_for_each_entry(t, &vm->threads, node)
-			if (t->stat && t->kind != VSPACE_KIND_OTHER)
+			if (t->stat && t->kind != VSPACE_KIND_OTHER &&
+			    t->unplaced == VSPACE_PLACED)
 				in->g[t->kind == VSPACE_KIND_VHOST ?
 				      VSPACE_PG_IO : VSPACE_PG_VM].threads++;
 }

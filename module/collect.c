@@ -105,15 +105,16 @@ static noinline void vspace_account_switch(struct vspace_tstat *sp,
 	/* The clock is read only when a managed thread is involved. */
 	now = local_clock();
 	if (sp) {
-		if (sp->run_start)
-			WRITE_ONCE(sp->runtime_ns,
-				   sp->runtime_ns + now - sp->run_start);
+		start = sp->run_start;
 		/*
 		 * The periodic work adds a run in progress from run_start:
-		 * it must see the runtime that includes it first.
+		 * it must see it end before it sees the runtime that holds
+		 * it, or it would count the slice twice (stats.c).
 		 */
-		smp_wmb();
 		WRITE_ONCE(sp->run_start, 0);
+		smp_wmb();	/* pairs with vspace_tstat_read()'s smp_rmb() */
+		if (start)
+			WRITE_ONCE(sp->runtime_ns, sp->runtime_ns + now - start);
 		/* Counted as the kernel counts nivcsw: still runnable. */
 		if (runnable) {
 			WRITE_ONCE(sp->preemptions, sp->preemptions + 1);

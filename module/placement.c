@@ -32,6 +32,7 @@
  * Everything here runs in process context with vspace_lock held, because
  * set_cpus_allowed_ptr() may sleep.
  */
+#include <linux/cgroup.h>
 #include <linux/cpu.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -142,28 +143,71 @@ static const struct cpumask *vspace_target(const struct vspace_thread *t)
 	}
 }
 
-/* @task's affinity, read whole: it is written under pi_lock. */
-void vspace_task_mask(struct task_struct *task, struct cpumask *mask)
+/*
+ * @task's affinity, read whole (it is written under pi_lock), with its
+ * origin if @o; under pi_lock, @check also runs on it. Returns @check's
+ * answer.
+ */
+static bool vspace_task_read(struct task_struct *task, struct cpumask *mask,
+			     struct vspace_origin *o,
+			     bool (*check)(struct task_struct *task,
+					   const struct cpumask *mask))
 {
 	unsigned long flags;
+	bool ret = false;
 
 	raw_spin_lock_irqsave(&task->pi_lock, flags);
 	cpumask_copy(mask, &task->cpus_mask);
+	if (o) {
+		o->user = task->user_cpus_ptr;
+		rcu_read_lock();
+		o->css = task_css(task, cpuset_cgrp_id);
+		rcu_read_unlock();
+	}
+	if (check)
+		ret = check(task, mask);
 	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+	return ret;
+}
+
+void vspace_task_mask(struct task_struct *task, struct cpumask *mask)
+{
+	vspace_task_read(task, mask, NULL, NULL);
+}
+
+/*
+ * Under @task's pi_lock, right after vspace asked for vspace_scratch:
+ * whether @got is what the kernel makes of that (6.2+ ANDs in the mask
+ * sched_setaffinity() recorded, when they meet), and not a change from
+ * outside that landed in between.
+ */
+static bool vspace_got_what_asked(struct task_struct *task,
+				  const struct cpumask *got)
+{
+	const struct cpumask *user = task->user_cpus_ptr;
+
+	if (cpumask_equal(got, vspace_scratch))
+		return true;
+	return user && cpumask_and(vspace_cur, vspace_scratch, user) &&
+	       cpumask_equal(got, vspace_cur);
 }
 
 /*
  * Take in what was done to @task's mask from outside since vspace last
- * looked. Unbound, its mask is its allowed mask. Bound, a mask other than
- * the one vspace set was set by the kernel or the operator: it is the new
- * allowed mask and vspace no longer holds the thread.
+ * looked. Unbound, its mask is its allowed mask. Bound, a mask or an
+ * origin other than those vspace left was set by the kernel or the
+ * operator (cpuset write or cgroup move, taskset, hotplug fallback): it
+ * is the new allowed mask and vspace no longer holds the thread.
  */
 static void vspace_thread_sync_mask(struct vspace_vm *vm,
 				    struct vspace_thread *t,
 				    struct task_struct *task)
 {
-	vspace_task_mask(task, vspace_cur);
-	if (t->bound && cpumask_equal(vspace_cur, t->applied))
+	struct vspace_origin o;
+
+	vspace_task_read(task, vspace_cur, &o, NULL);
+	if (t->bound && cpumask_equal(vspace_cur, t->applied) &&
+	    o.css == t->origin.css && o.user == t->origin.user)
 		return;
 	if (t->bound) {
 		t->bound = false;
@@ -183,12 +227,18 @@ static void vspace_thread_unbind(struct vspace_vm *vm, struct vspace_thread *t,
 	vspace_thread_sync_mask(vm, t, task);
 	if (!t->bound)
 		return;
+	/*
+	 * The whole mask: set_cpus_allowed_ptr() keeps offline CPUs in it.
+	 * If refused (none of them active), vspace keeps holding the thread
+	 * and tries again, rather than take its own mask for the allowed one.
+	 */
+	if (set_cpus_allowed_ptr(task, t->allowed)) {
+		pr_notice_ratelimited("tid %d: cannot give back affinity %*pbl yet: none of its CPUs is active\n",
+				      t->tid, cpumask_pr_args(t->allowed));
+		return;
+	}
 	t->bound = false;
 	t->narrowed = false;
-	/* The whole mask: set_cpus_allowed_ptr() keeps offline CPUs in it. */
-	if (set_cpus_allowed_ptr(task, t->allowed))
-		pr_notice("tid %d: could not give back affinity %*pbl: none of its CPUs is online\n",
-			  t->tid, cpumask_pr_args(t->allowed));
 }
 
 /*
@@ -222,7 +272,7 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
 		goto out;	/* as placed last time */
 
 	if (set_cpus_allowed_ptr(task, vspace_scratch)) {
-		/* Exiting, or no CPU of it is active: leave it as it is. */
+		/* No CPU of it is active (hotplug under way): as it is. */
 		why = VSPACE_UNPLACED_REFUSED;
 		vspace_thread_unbind(vm, t, task);
 		goto out;
@@ -230,8 +280,19 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
 	if (!t->bound)
 		t->bound_at = ktime_get_ns();
 	t->bound = true;
-	vspace_task_mask(task, t->applied);
-	t->narrowed = !cpumask_equal(t->applied, vspace_scratch);
+	if (!vspace_task_read(task, t->applied, &t->origin,
+			      vspace_got_what_asked)) {
+		/*
+		 * Changed from outside between vspace's read and its set:
+		 * that stands (see sync_mask), and the next interval places
+		 * the thread within it.
+		 */
+		t->bound = false;
+		t->drifts++;
+		vm->drifts++;
+		cpumask_copy(t->allowed, t->applied);
+	}
+	t->narrowed = t->bound && !cpumask_equal(t->applied, vspace_scratch);
 out:
 	t->unplaced = why;
 	vspace_thread_boost(t, task, t->bound && t->kind == VSPACE_KIND_VHOST &&
@@ -241,32 +302,60 @@ out:
 
 /*
  * A thread's allowed mask is its mask when vspace first sees it, unless
- * it was created after vspace bound a sibling and inherited that binding
- * (KVM's NX huge page recovery vhost_task on 6.12 is forked from the vCPU
- * thread that first enters KVM_RUN): then it is the sibling's allowed
- * mask. vspace holds such a thread as if it had bound it, and gives a
- * thread it does not place its mask back at once.
+ * it inherited a binding: it is a worker the kernel made inside the QEMU
+ * process (a vhost_task), started after vspace bound a sibling, and
+ * carries that sibling's mask (KVM's NX huge page recovery vhost_task on
+ * 6.12 is forked from the vCPU thread that first enters KVM_RUN). Then its
+ * allowed mask is what those siblings are allowed, all of them (its
+ * creator is one of them, and which is unknown); vspace holds it as if it
+ * had bound it, and gives a thread it does not place that mask at once.
+ * If an unbound thread has the same mask, it may be the creator, and the
+ * mask is the thread's own: it is never widened on a guess.
  */
 void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
 			       struct task_struct *task)
 {
 	struct vspace_thread *p;
+	struct task_struct *q;
+	bool inherited = false;
 
 	lockdep_assert_held(&vspace_lock);
-	vspace_task_mask(task, t->allowed);
-	list_for_each_entry(p, &vm->threads, node) {
-		if (p == t || !p->bound || task->start_time < p->bound_at ||
-		    !cpumask_equal(t->allowed, p->applied))
-			continue;
-		cpumask_copy(t->applied, t->allowed);
-		cpumask_copy(t->allowed, p->allowed);
-		t->bound = true;
-		t->bound_at = p->bound_at;
-		pr_debug("tid %d inherited tid %d's binding\n", t->tid, p->tid);
-		if (!vspace_target(t))
-			vspace_thread_unbind(vm, t, task);
+	vspace_task_read(task, t->applied, &t->origin, NULL);
+	cpumask_copy(t->allowed, t->applied);
+	/* Only the kernel's workers are made with their creator's mask. */
+	if (!vspace_is_user_worker(task))
 		return;
+	list_for_each_entry(p, &vm->threads, node) {
+		if (!p->bound || task->start_time < p->bound_at ||
+		    !cpumask_equal(t->applied, p->applied))
+			continue;
+		if (inherited)
+			cpumask_and(t->allowed, t->allowed, p->allowed);
+		else
+			cpumask_copy(t->allowed, p->allowed);
+		inherited = true;
 	}
+	if (!inherited)
+		return;
+	list_for_each_entry(p, &vm->threads, node) {
+		if (p->bound)
+			continue;
+		q = get_pid_task(p->pid, PIDTYPE_PID);
+		if (!q)
+			continue;
+		vspace_task_mask(q, vspace_cur);
+		put_task_struct(q);
+		if (cpumask_equal(vspace_cur, t->applied)) {
+			cpumask_copy(t->allowed, t->applied);
+			return;
+		}
+	}
+	t->bound = true;
+	t->bound_at = ktime_get_ns();
+	pr_debug("tid %d inherited a binding; allowed %*pbl\n", t->tid,
+		 cpumask_pr_args(t->allowed));
+	if (!vspace_target(t))
+		vspace_thread_unbind(vm, t, task);
 }
 
 void vspace_thread_restore(struct vspace_vm *vm, struct vspace_thread *t)

@@ -80,10 +80,12 @@ static void vspace_sample_finish(struct vspace_sample *s)
 }
 
 /*
- * The counters now, including the run in progress. runtime_ns and
- * run_start change together at a switch-out (collect.c orders the two
- * stores): read them again until runtime_ns did not move in between, so a
- * slice is never counted both ways.
+ * The counters now, including the run in progress. At a switch-out
+ * run_start is cleared before runtime_ns grows (collect.c orders the two
+ * stores): read runtime_ns, then run_start, again until runtime_ns did not
+ * move in between. A reader that sees the grown runtime then sees the
+ * cleared run_start, so a slice is never counted twice; at worst it is
+ * missed for one read.
  */
 static void vspace_tstat_read(const struct vspace_tstat *s,
 			      struct vspace_counts *c)
@@ -135,7 +137,9 @@ static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 	vspace_counts_add(&vm->total, &s->c);
 	if (t->kind == VSPACE_KIND_VHOST) {
 		vm->io_ns += s->c.runtime_ns;
-		vm->io_sample_ns += s->c.runtime_ns;
+		/* Isolation acts on the I/O group: what runs there counts. */
+		if (t->unplaced == VSPACE_PLACED)
+			vm->io_sample_ns += s->c.runtime_ns;
 	}
 }
 
@@ -225,9 +229,16 @@ void vspace_stats_update(void)
 			if (!t->stat)
 				continue;
 			vspace_thread_fold(vm, t);
+			vspace_sample_add(&vm->sample, &t->sample);
+			/*
+			 * A thread left outside its group waits where no
+			 * resize of the group can help: it does not drive
+			 * the policy.
+			 */
+			if (t->unplaced != VSPACE_PLACED)
+				continue;
 			g = t->kind == VSPACE_KIND_VHOST ? VSPACE_GROUP_IO :
 							   VSPACE_GROUP_VM;
-			vspace_sample_add(&vm->sample, &t->sample);
 			vspace_sample_add(&kind[g], &t->sample);
 			vspace_sample_add(&vspace_stats.group[g].sample,
 					  &t->sample);

@@ -360,29 +360,29 @@ void vspace_text_printf(struct vspace_text *t, const char *fmt, ...)
 	va_end(args);
 }
 
-/* Files longer than a page are built whole at each read, at most this big. */
+/* The largest text a file longer than a page may have. */
 #define VSPACE_TEXT_MAX	(64 << 20)
 
-/*
- * Read @count bytes at @off of what @render writes for @vm under
- * vspace_lock, in a buffer grown until it all fits.
- */
-ssize_t vspace_text_read(struct vspace_vm *vm,
-			 int (*render)(struct vspace_vm *vm,
-				       struct vspace_text *t),
-			 char *buf, loff_t off, size_t count)
+static int (* const vspace_snap_render[NR_VSPACE_SNAPS])(struct vspace_vm *vm,
+							   struct vspace_text *t) = {
+	[VSPACE_SNAP_THREADS] = vspace_vm_threads_render,
+	[VSPACE_SNAP_THREAD_STATS] = vspace_vm_thread_stats_render,
+};
+
+/* Make @vm's text @id afresh for @file; vspace_lock held. */
+static int vspace_snap_take(struct vspace_vm *vm, enum vspace_snap_id id,
+			    const struct file *file)
 {
+	struct vspace_snap *snap = &vm->snap[id];
 	struct vspace_text t = { .size = PAGE_SIZE };
-	ssize_t ret;
+	int ret;
 
 	for (;;) {
 		t.buf = kvmalloc(t.size, GFP_KERNEL);
 		if (!t.buf)
 			return -ENOMEM;
 		t.len = 0;
-		mutex_lock(&vspace_lock);
-		ret = vm->dead ? -ENODEV : render(vm, &t);
-		mutex_unlock(&vspace_lock);
+		ret = vspace_snap_render[id](vm, &t);
 		if (ret || t.len < t.size)
 			break;
 		kvfree(t.buf);
@@ -390,11 +390,47 @@ ssize_t vspace_text_read(struct vspace_vm *vm,
 			return -EFBIG;
 		t.size *= 2;
 	}
-	if (!ret && off < t.len) {
-		ret = min_t(size_t, count, t.len - off);
-		memcpy(buf, t.buf + off, ret);
+	if (ret) {
+		kvfree(t.buf);
+		return ret;
 	}
-	kvfree(t.buf);
+	kvfree(snap->buf);
+	snap->buf = t.buf;
+	snap->len = t.len;
+	snap->file = file;
+	return 0;
+}
+
+/*
+ * Read @count bytes at @off of @vm's text @id: made at offset 0 (or when
+ * another open file read it since), kept until this file reaches its end.
+ */
+ssize_t vspace_text_read(struct vspace_vm *vm, enum vspace_snap_id id,
+			 const struct file *file, char *buf, loff_t off,
+			 size_t count)
+{
+	struct vspace_snap *snap = &vm->snap[id];
+	ssize_t ret = 0;
+
+	mutex_lock(&vspace_lock);
+	if (vm->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (!off || snap->file != file || !snap->buf) {
+		ret = vspace_snap_take(vm, id, file);
+		if (ret)
+			goto out;
+	}
+	if (off < snap->len) {
+		ret = min_t(size_t, count, snap->len - off);
+		memcpy(buf, snap->buf + off, ret);
+	} else {
+		kvfree(snap->buf);
+		*snap = (struct vspace_snap){};
+	}
+out:
+	mutex_unlock(&vspace_lock);
 	return ret;
 }
 
@@ -402,7 +438,7 @@ static ssize_t threads_read(struct file *file, struct kobject *kobj,
 			    struct bin_attribute *attr, char *buf,
 			    loff_t off, size_t count)
 {
-	return vspace_text_read(to_vm(kobj), vspace_vm_threads_render, buf,
+	return vspace_text_read(to_vm(kobj), VSPACE_SNAP_THREADS, file, buf,
 				off, count);
 }
 
@@ -428,7 +464,7 @@ static ssize_t thread_stats_read(struct file *file, struct kobject *kobj,
 				 struct bin_attribute *attr, char *buf,
 				 loff_t off, size_t count)
 {
-	return vspace_text_read(to_vm(kobj), vspace_vm_thread_stats_render,
+	return vspace_text_read(to_vm(kobj), VSPACE_SNAP_THREAD_STATS, file,
 				buf, off, count);
 }
 
@@ -543,8 +579,12 @@ static const struct kobj_type vspace_vm_ktype = {
  */
 int vspace_sysfs_vm_add(struct vspace_vm *vm)
 {
-	return kobject_init_and_add(&vm->kobj, &vspace_vm_ktype,
-				    vspace_vms_kobj, "%d", vm->nr);
+	lockdep_assert_held(&vspace_vms_lock);
+	kobject_init(&vm->kobj, &vspace_vm_ktype);
+	/* Unloading: vms/ is going, no directory may be made under it. */
+	if (!vspace_vms_kobj)
+		return -ENODEV;
+	return kobject_add(&vm->kobj, vspace_vms_kobj, "%d", vm->nr);
 }
 
 void vspace_sysfs_vm_put(struct vspace_vm *vm)
@@ -597,8 +637,14 @@ out_put:
  */
 void vspace_sysfs_uninit(void)
 {
-	sysfs_remove_group(vspace_vms_kobj, &vspace_vms_group);
+	struct kobject *vms = vspace_vms_kobj;
+
+	sysfs_remove_group(vms, &vspace_vms_group);
 	sysfs_remove_group(vspace_kobj, &vspace_group);
-	kobject_put(vspace_vms_kobj);
+	/* The periodic work may still add a VM until it stops: not here. */
+	mutex_lock(&vspace_vms_lock);
+	vspace_vms_kobj = NULL;
+	mutex_unlock(&vspace_vms_lock);
+	kobject_put(vms);
 	kobject_put(vspace_kobj);
 }

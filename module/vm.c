@@ -291,7 +291,10 @@ static void vspace_vm_unlink(struct vspace_vm *vm)
 void vspace_vm_release(struct vspace_vm *vm)
 {
 	struct vspace_thread *t, *tmp;
+	int i;
 
+	for (i = 0; i < NR_VSPACE_SNAPS; i++)
+		kvfree(vm->snap[i].buf);
 	list_for_each_entry_safe(t, tmp, &vm->threads, node)
 		vspace_thread_free(t);
 	put_pid(vm->pid);
@@ -375,7 +378,14 @@ static int vspace_vm_add_task(struct task_struct *task)
 		goto out_free;
 	}
 
+	/*
+	 * Not under vspace_lock: a failing directory creation waits for
+	 * readers of the files it made, and they take vspace_lock. Nothing
+	 * else adds or removes VMs meanwhile (vspace_vms_lock).
+	 */
+	mutex_unlock(&vspace_lock);
 	ret = vspace_sysfs_vm_add(vm);
+	mutex_lock(&vspace_lock);
 	if (ret) {
 		/* The probes must forget its threads before it is freed. */
 		vspace_vm_stop_stats(vm);

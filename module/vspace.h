@@ -132,6 +132,17 @@ struct vspace_sample {
 	u64 p99_ns;
 };
 
+/*
+ * What says a mask was set from outside even when it came out the same
+ * as vspace's: the task's cpuset (a cgroup move), and from 6.2 the mask
+ * sched_setaffinity() records (a new one at every call). Compared only,
+ * never dereferenced.
+ */
+struct vspace_origin {
+	const void *css;
+	const void *user;
+};
+
 /* Why a managed thread is not on its group's CPUs (vms/<pid>/threads). */
 enum vspace_unplaced {
 	VSPACE_PLACED,
@@ -164,6 +175,7 @@ enum vspace_unplaced {
  *            taskset, hotplug fallback). vspace never binds it outside them
  *            and gives them back, whole, on release.
  * @applied:  the affinity the kernel gave it when vspace last bound it.
+ * @origin:   and where it came from then.
  * @stat:     its probe counters (vCPU and vhost threads only), or NULL.
  * @last:     @stat's counters at the last interval.
  * @hist_last: @stat's histogram at the last interval.
@@ -187,11 +199,30 @@ struct vspace_thread {
 	u64 bound_at;
 	cpumask_var_t allowed;
 	cpumask_var_t applied;
+	struct vspace_origin origin;
 	struct vspace_tstat *stat;
 	struct vspace_counts last;
 	u32 hist_last[VSPACE_HIST_BUCKETS];
 	struct vspace_counts total;
 	struct vspace_sample sample;
+};
+
+/*
+ * A file longer than a page is read a page per read(): its text is made
+ * once, at offset 0, for the open file that reads it, and served from
+ * here until that file reaches its end, so a reader never gets pages of
+ * two different moments. Under vspace_lock.
+ */
+enum vspace_snap_id {
+	VSPACE_SNAP_THREADS,
+	VSPACE_SNAP_THREAD_STATS,
+	NR_VSPACE_SNAPS
+};
+
+struct vspace_snap {
+	const struct file *file;
+	char *buf;
+	size_t len;
 };
 
 /**
@@ -211,6 +242,7 @@ struct vspace_thread {
  * @pol:     the policy's view: SLO, weight, per-group p99, confinement.
  * @latency_at: when latency_us was last written (ktime ns), 0 never.
  * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
+ * @snap:    the last text of its files longer than a page, per file.
  *
  * VMs are added and removed, with their directories, under
  * vspace_vms_lock, taken before vspace_lock: so a VM's directory is gone
@@ -233,6 +265,7 @@ struct vspace_vm {
 	struct vspace_policy_vm pol;
 	u64 latency_at;
 	bool dead;
+	struct vspace_snap snap[NR_VSPACE_SNAPS];
 };
 
 /* The same numbering as policy.h's, so the two index the same arrays. */
@@ -293,10 +326,9 @@ struct vspace_text {
 
 __printf(2, 3) void vspace_text_printf(struct vspace_text *t,
 				       const char *fmt, ...);
-ssize_t vspace_text_read(struct vspace_vm *vm,
-			 int (*render)(struct vspace_vm *vm,
-				       struct vspace_text *t),
-			 char *buf, loff_t off, size_t count);
+ssize_t vspace_text_read(struct vspace_vm *vm, enum vspace_snap_id id,
+			 const struct file *file, char *buf, loff_t off,
+			 size_t count);
 
 /* core.c: the settings, validated here so every interface shares the rules. */
 int vspace_core_init(void);

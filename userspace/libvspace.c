@@ -34,13 +34,23 @@ static int vspace_open(const char *file, int flags)
 
 int vspace_read(const char *file, char *buf, size_t len)
 {
-	int fd = vspace_open(file, O_RDONLY), ret;
-	ssize_t n;
+	int fd = vspace_open(file, O_RDONLY), ret = 0;
+	size_t n = 0;
+	ssize_t r;
 
 	if (fd < 0)
 		return fd;
-	n = read(fd, buf, len - 1);
-	ret = n < 0 ? -errno : 0;
+	/* Files longer than a page come a page per read(): read to the end. */
+	while (n < len - 1) {
+		r = read(fd, buf + n, len - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = r < 0 ? -errno : 0;
+			break;
+		}
+		n += r;
+	}
 	close(fd);
 	if (ret)
 		return ret;

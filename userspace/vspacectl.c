@@ -116,7 +116,8 @@ static int vm_text(int pid, const char *name, char *threads, bool all)
 static int vm_describe(int pid, bool threads)
 {
 	static const char * const stat_keys[] = { "slo_missed", "confined" };
-	char file[64], buf[16384], name[256], *line, *save = NULL;
+	static char buf[1 << 20];
+	char file[64], name[256], *line, *save = NULL;
 	unsigned int i;
 	int ret;
 
