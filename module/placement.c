@@ -46,7 +46,7 @@ struct vspace_policy vspace_policy;
 unsigned int vspace_nr_confined;
 
 /* Scratch masks for binding; under vspace_lock. */
-static cpumask_var_t vspace_scratch, vspace_cur;
+static cpumask_var_t vspace_scratch, vspace_cur, vspace_tmp;
 
 /* Usable CPUs now: vspace's cpus that are online. */
 unsigned int vspace_usable_cpus(void)
@@ -210,6 +210,7 @@ static void vspace_thread_sync_mask(struct vspace_vm *vm,
 	    o.css == t->origin.css && o.user == t->origin.user)
 		return;
 	if (t->bound) {
+		t->origin = o;
 		t->bound = false;
 		t->narrowed = false;
 		t->drifts++;
@@ -218,6 +219,100 @@ static void vspace_thread_sync_mask(struct vspace_vm *vm,
 			 cpumask_pr_args(vspace_cur));
 	}
 	cpumask_copy(t->allowed, vspace_cur);
+}
+
+/*
+ * Under @task's pi_lock: whether @mask is what a cpuset rewrite to
+ * vspace_scratch gives @task (6.2+ ANDs in its user mask, when they meet).
+ */
+static bool vspace_rewritten_to(struct task_struct *task,
+				const struct cpumask *mask)
+{
+	const struct cpumask *user = task->user_cpus_ptr;
+
+	if (!user || !cpumask_and(vspace_tmp, vspace_scratch, user))
+		cpumask_copy(vspace_tmp, vspace_scratch);
+	return cpumask_equal(mask, vspace_tmp);
+}
+
+/*
+ * Take in every change from outside to @vm's threads. A cpuset write (or
+ * hotplug) rewrites the mask of every task in the cpuset, but one whose
+ * mask it leaves as vspace set it shows nothing, and release would give
+ * back CPUs the cpuset no longer has. A module cannot read the cpuset, so
+ * it is inferred: when two threads of the VM in one cpuset, neither with
+ * a user mask, were both set to M from outside since the last look (a
+ * taskset sets one thread), the cpuset was rewritten to M, and a held
+ * thread of it whose mask is exactly what that gives it was rewritten too.
+ * Such an inference can only narrow a thread's allowed mask.
+ */
+void vspace_vm_sync_masks(struct vspace_vm *vm)
+{
+	struct vspace_thread *t, *e, *f;
+	struct task_struct *task;
+	struct vspace_origin o;
+	bool changed;
+
+	lockdep_assert_held(&vspace_lock);
+	list_for_each_entry(t, &vm->threads, node) {
+		t->rewritten = false;
+		task = get_pid_task(t->pid, PIDTYPE_PID);
+		if (!task)
+			continue;
+		vspace_task_read(task, vspace_cur, &o, NULL);
+		put_task_struct(task);
+		changed = t->bound ? !cpumask_equal(vspace_cur, t->applied) ||
+				     o.css != t->origin.css ||
+				     o.user != t->origin.user :
+				     !cpumask_equal(vspace_cur, t->allowed);
+		if (!changed) {
+			if (!t->bound)
+				t->origin = o;
+			continue;
+		}
+		t->rewritten = o.css == t->origin.css && !o.user &&
+			       !t->origin.user;
+		if (t->bound) {
+			t->bound = false;
+			t->narrowed = false;
+			t->drifts++;
+			vm->drifts++;
+		}
+		cpumask_copy(t->allowed, vspace_cur);
+		t->origin = o;
+	}
+	list_for_each_entry(e, &vm->threads, node) {
+		if (!e->rewritten)
+			continue;
+		/* A second witness of the same rewrite. */
+		f = e;
+		list_for_each_entry_continue(f, &vm->threads, node)
+			if (f->rewritten && f->origin.css == e->origin.css &&
+			    cpumask_equal(f->allowed, e->allowed))
+				break;
+		if (list_entry_is_head(f, &vm->threads, node))
+			continue;
+		list_for_each_entry(t, &vm->threads, node) {
+			if (!t->bound || t->origin.css != e->origin.css)
+				continue;
+			task = get_pid_task(t->pid, PIDTYPE_PID);
+			if (!task)
+				continue;
+			cpumask_copy(vspace_scratch, e->allowed);
+			if (vspace_task_read(task, vspace_cur, NULL,
+					     vspace_rewritten_to) &&
+			    cpumask_equal(vspace_cur, t->applied)) {
+				t->bound = false;
+				t->narrowed = false;
+				t->drifts++;
+				vm->drifts++;
+				cpumask_copy(t->allowed, vspace_cur);
+				pr_debug("tid %d: its cpuset was rewritten to %*pbl\n",
+					 t->tid, cpumask_pr_args(vspace_scratch));
+			}
+			put_task_struct(task);
+		}
+	}
 }
 
 /* Give @task its allowed mask back, if vspace holds it. */
@@ -383,9 +478,11 @@ void vspace_place_all(void)
 	lockdep_assert_held(&vspace_lock);
 	if (!vspace_config.enabled)
 		return;
-	list_for_each_entry(vm, &vspace_vms, node)
+	list_for_each_entry(vm, &vspace_vms, node) {
+		vspace_vm_sync_masks(vm);
 		list_for_each_entry(t, &vm->threads, node)
 			vspace_thread_place(vm, t);
+	}
 }
 
 void vspace_restore_all(void)
@@ -394,9 +491,11 @@ void vspace_restore_all(void)
 	struct vspace_vm *vm;
 
 	lockdep_assert_held(&vspace_lock);
-	list_for_each_entry(vm, &vspace_vms, node)
+	list_for_each_entry(vm, &vspace_vms, node) {
+		vspace_vm_sync_masks(vm);
 		list_for_each_entry(t, &vm->threads, node)
 			vspace_thread_restore(vm, t);
+	}
 }
 
 int vspace_placement_init(void)
@@ -411,6 +510,8 @@ int vspace_placement_init(void)
 		goto out_free;
 	if (!zalloc_cpumask_var(&vspace_cur, GFP_KERNEL))
 		goto out_scratch;
+	if (!zalloc_cpumask_var(&vspace_tmp, GFP_KERNEL))
+		goto out_cur;
 
 	mutex_lock(&vspace_lock);
 	cpus_read_lock();
@@ -422,6 +523,8 @@ int vspace_placement_init(void)
 	mutex_unlock(&vspace_lock);
 	return 0;
 
+out_cur:
+	free_cpumask_var(vspace_cur);
 out_scratch:
 	free_cpumask_var(vspace_scratch);
 out_free:
@@ -435,6 +538,7 @@ out_io:
 
 void vspace_placement_uninit(void)
 {
+	free_cpumask_var(vspace_tmp);
 	free_cpumask_var(vspace_cur);
 	free_cpumask_var(vspace_scratch);
 	free_cpumask_var(vspace_groups.free);

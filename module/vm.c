@@ -281,6 +281,7 @@ static void vspace_vm_unlink(struct vspace_vm *vm)
 	struct vspace_thread *t;
 
 	lockdep_assert_held(&vspace_lock);
+	vspace_vm_sync_masks(vm);
 	list_for_each_entry(t, &vm->threads, node)
 		vspace_thread_restore(vm, t);
 	vspace_vm_stop_stats(vm);

@@ -166,6 +166,8 @@ enum vspace_unplaced {
  * @boosted:  vspace raised its priority (weighted I/O isolation: other
  *            VMs are confined); @orig_nice is the nice level to give back.
  * @seen:     scratch flag of the periodic rescan.
+ * @rewritten: scratch flag: the kernel just rewrote its mask in its
+ *            cpuset (see vspace_vm_sync_masks()).
  * @unplaced: enum vspace_unplaced: why it is not bound to its group.
  * @orig_nice:
  * @drifts:   times something else changed its affinity while bound.
@@ -193,6 +195,7 @@ struct vspace_thread {
 	bool narrowed;
 	bool boosted;
 	bool seen;
+	bool rewritten;
 	u8 unplaced;
 	int orig_nice;
 	unsigned int drifts;
@@ -363,6 +366,7 @@ void vspace_restore_all(void);
 void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
 			       struct task_struct *task);
 void vspace_thread_restore(struct vspace_vm *vm, struct vspace_thread *t);
+void vspace_vm_sync_masks(struct vspace_vm *vm);
 void vspace_task_mask(struct task_struct *task, struct cpumask *mask);
 
 /* collect.c: scheduler tracepoints. */

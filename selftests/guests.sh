@@ -13,6 +13,9 @@
 #   guest_stop NAME
 #
 # GUEST_KERNEL: the kernel to boot (default /boot/vmlinuz-$(uname -r)).
+# VS_MACHINE_SLICE: when set (a cgroup such as /sys/fs/cgroup/machine.slice,
+# see hostshape.sh), each QEMU runs as libvirt starts it: in a scope of its
+# own there, machine-qemu-N-NAME.scope, and in a session of its own.
 # GUEST_IP: when set, the guest loads its virtio-net driver and takes this
 # address (a /24) on eth0, so it answers pings. Such a guest runs 1 vCPU
 # with QEMU's own interrupt controller and a plain CPU model: nested in the
@@ -70,8 +73,21 @@ INIT
 	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$img"
 }
 
+# Run "$@" in a new session inside the cgroup $1: the subshell joins it
+# before it execs, so QEMU and every thread and vhost worker it makes start
+# there (6.1's vhost kthreads join their owner's cgroups at VHOST_SET_OWNER).
+guest_scoped() {
+	local scope=$1
+	shift
+	(
+		echo "$BASHPID" >"$scope/cgroup.procs" || exit 1
+		exec setsid -w "$@"
+	)
+}
+
 guest_start() {
 	local name=$1 n cpu=(-cpu host -smp 2) append="console=ttyS0 quiet panic=-1"
+	local run=()
 	shift
 	mkdir -p "$GUEST_DIR"
 	guest_initramfs || return 1
@@ -82,7 +98,14 @@ guest_start() {
 		cpu=(-cpu qemu64 -smp 1 -machine kernel_irqchip=off)
 		append+=" vspace.ip=$GUEST_IP"
 	fi
-	qemu-system-x86_64 -enable-kvm "${cpu[@]}" -m 128 \
+	rm -f "$GUEST_DIR/$name.scope"
+	if [ -n "${VS_MACHINE_SLICE:-}" ]; then
+		# N: the tap's number, unique among running guests.
+		run=(guest_scoped "$VS_MACHINE_SLICE/machine-qemu-$n-$name.scope")
+		mkdir -p "${run[1]}" || return 1
+		echo "${run[1]}" >"$GUEST_DIR/$name.scope"
+	fi
+	"${run[@]}" qemu-system-x86_64 -enable-kvm "${cpu[@]}" -m 128 \
 		-nodefaults -display none -no-reboot "$@" \
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_DIR/tiny.cpio.gz" \
 		-append "$append" \
@@ -132,11 +155,18 @@ guest_wait_vcpus() {
 }
 
 guest_stop() {
-	local pid
+	local pid scope t
 	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-	rm -f "$GUEST_DIR/$1.pid" "$GUEST_DIR/$1.tap"
+	# Its scope, once the last (kernel) thread has left it.
+	if scope=$(cat "$GUEST_DIR/$1.scope" 2>/dev/null); then
+		for ((t = 0; t < 50; t++)); do
+			rmdir "$scope" 2>/dev/null || [ ! -d "$scope" ] && break
+			sleep 0.1
+		done
+	fi
+	rm -f "$GUEST_DIR/$1.pid" "$GUEST_DIR/$1.tap" "$GUEST_DIR/$1.scope"
 }
 
 # Every thread that belongs to a guest: its QEMU threads, and vhost kernel

@@ -20,6 +20,12 @@
  *         comes in from the tap (selftests/reqclient) is a request that
  *         costs US microseconds of CPU in a "CPU n/KVM" thread and is sent
  *         back. No echo peer; runs until killed.
+ *   -g DIR before anything else, join the cgroup DIR (DIR/cgroup.procs),
+ *         as libvirt puts QEMU in its machine-qemu-N-NAME.scope: threads
+ *         start in their creator's cgroup, and 6.1's vhost kthreads join
+ *         their owner's at VHOST_SET_OWNER;
+ *   -s    before anything else, setsid(): QEMU runs in a session of its
+ *         own (autogroup separates sessions where no cpu controller does).
  * It prints "ready <pid>" once everything (but delayed workers) exists,
  * then runs until killed.
  */
@@ -133,6 +139,23 @@ static void *vcpu(void *arg)
 	return NULL;
 }
 
+/* Move this process into the cgroup @dir; 0, or 1 with a message. */
+static int join_cgroup(const char *dir)
+{
+	char path[4096], pid[32];
+	int fd, n, ok;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	fd = open(path, O_WRONLY);
+	ok = fd >= 0 && write(fd, pid, n) == n;
+	if (!ok)
+		fprintf(stderr, "vhost_vm: %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return !ok;
+}
+
 static int make_workers(int workers, int kthread)
 {
 	int i;
@@ -165,10 +188,11 @@ int main(int argc, char **argv)
 	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, delay = 0, c, i;
 	int serve = -1;
 	unsigned int len = 64, pps = 0;
-	const char *ifname = "vsvnet0", *out = NULL;
+	const char *ifname = "vsvnet0", *out = NULL, *cgroup = NULL;
 	long long traffic = 0;
+	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:d:t:l:r:i:o:S:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:d:t:l:r:i:o:S:g:s")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -182,12 +206,23 @@ int main(int argc, char **argv)
 		case 'i': ifname = optarg; break;
 		case 'o': out = optarg; break;
 		case 'S': serve = atoi(optarg); break;
+		case 'g': cgroup = optarg; break;
+		case 's': session = 1; break;
 		default:
 			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-d MS]\n"
-				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]]\n");
+				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]] [-S US]\n"
+				"       [-g CGROUP] [-s]\n");
 			return 2;
 		}
 	}
+
+	/* Before anything that creates a thread or a vhost worker. */
+	if (session && setsid() < 0 && getsid(0) != getpid()) {
+		perror("vhost_vm: setsid");
+		return 1;
+	}
+	if (cgroup && join_cgroup(cgroup))
+		return 1;
 
 	if (kvm) {
 		int sys = open("/dev/kvm", O_RDWR);

@@ -189,10 +189,46 @@ static inline int comm_of(pid_t tid, char *comm, size_t len)
 	return vs_read_file(path, comm, len);
 }
 
-/* Start vhost_vm with @args; its pid, or 0 with errno-like status in *rc. */
+/*
+ * With $VS_MACHINE_SLICE set (e.g. /sys/fs/cgroup/machine.slice, from
+ * hostshape.sh), each VM gets a libvirt-style scope there, named after its
+ * pid: its path in @path, 0; -1 when unset.
+ */
+static inline int vm_scope(pid_t pid, char *path, size_t len)
+{
+	const char *slice = getenv("VS_MACHINE_SLICE");
+
+	if (!slice || !*slice)
+		return -1;
+	return snprintf(path, len, "%s/machine-qemu-%d-vs.scope", slice, pid) <
+	       (int)len ? 0 : -1;
+}
+
+/*
+ * Remove the scope of the VM that was @child, once it is reaped. 6.1's
+ * vhost kthreads may still be leaving it for a moment (EBUSY); a child
+ * that had no scope gives ENOENT at once.
+ */
+static inline void kill_vm_scope(pid_t child)
+{
+	char scope[PATH_MAX];
+	int i;
+
+	if (vm_scope(child, scope, sizeof(scope)))
+		return;
+	for (i = 0; i < 100 && rmdir(scope) && errno == EBUSY; i++)
+		usleep(10000);
+}
+
+/*
+ * Start vhost_vm with @args; its pid, or 0 with errno-like status in *rc.
+ * The pid is *child's: sh execs vhost_vm in the forked child. Under
+ * $VS_MACHINE_SLICE, vhost_vm runs as QEMU does on a production host: in
+ * a scope of its own and a session of its own (-g, -s).
+ */
 static inline pid_t spawn_vm(const char *args, pid_t *child, int *rc)
 {
-	char self[PATH_MAX], cmd[PATH_MAX + 128], line[64];
+	char self[PATH_MAX], cmd[2 * PATH_MAX + 128], line[64];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fds[2], pid = 0;
 	FILE *f;
@@ -201,9 +237,21 @@ static inline pid_t spawn_vm(const char *args, pid_t *child, int *rc)
 	if (len < 0 || pipe(fds))
 		return 0;
 	self[len] = '\0';
-	snprintf(cmd, sizeof(cmd), "exec %s/vhost_vm %s", dirname(self), args);
 	*child = fork();
 	if (*child == 0) {
+		char scope[PATH_MAX], opts[PATH_MAX + 16] = "";
+
+		/* Made here, so it exists before vhost_vm joins it. */
+		if (!vm_scope(getpid(), scope, sizeof(scope))) {
+			if (mkdir(scope, 0755) && errno != EEXIST) {
+				fprintf(stderr, "spawn_vm: mkdir %s: %s\n",
+					scope, strerror(errno));
+				_exit(1);
+			}
+			snprintf(opts, sizeof(opts), "-g '%s' -s ", scope);
+		}
+		snprintf(cmd, sizeof(cmd), "exec %s/vhost_vm %s%s",
+			 dirname(self), opts, args);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		execl("/bin/sh", "sh", "-c", cmd, NULL);
@@ -220,6 +268,7 @@ static inline pid_t spawn_vm(const char *args, pid_t *child, int *rc)
 
 		waitpid(*child, &status, 0);
 		*rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		kill_vm_scope(*child);
 	}
 	return pid;
 }
@@ -229,6 +278,7 @@ static inline void kill_vm(pid_t child)
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
+		kill_vm_scope(child);
 	}
 }
 

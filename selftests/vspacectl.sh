@@ -33,9 +33,13 @@ for f in enabled interval_ms cpus io_cpus_max io_cpus_min isolation; do
 	saved+=("$f=$(cat $V/$f)")
 done
 saved_mode=$(sed 's/.*\[\(.*\)\].*/\1/' $V/mode)
-vmpid= vmchild=
+vmpid= vmchild= vmscope=
 cleanup() {
 	[ -n "$vmchild" ] && kill -9 "$vmchild" 2>/dev/null
+	if [ -n "$vmscope" ]; then
+		wait "$vmchild" 2>/dev/null
+		for _ in $(seq 50); do rmdir "$vmscope" 2>/dev/null || [ ! -d "$vmscope" ] && break; sleep 0.1; done
+	fi
 	guest_stop h1
 	guest_stop h2
 	echo 0 >$V/io_cpus_min 2>/dev/null
@@ -93,8 +97,15 @@ refused() {
 
 json_ok() { python3 -m json.tool <"$tmp/out" >/dev/null; }
 
-# A VM with a name (QEMU's -name guest=...), 2 vCPUs and a vhost worker.
-./vhost_vm -w 1 -c 2 -- -name guest=lab-vm1,debug-threads=on >"$tmp/vm.out" &
+# A VM with a name (QEMU's -name guest=...), 2 vCPUs and a vhost worker;
+# on a production-shaped host (hostshape.sh) in a scope and session of its own.
+shape=()
+if [ -n "${VS_MACHINE_SLICE:-}" ]; then
+	vmscope=$VS_MACHINE_SLICE/machine-qemu-1-lab-vm1.scope
+	mkdir -p "$vmscope"
+	shape=(-g "$vmscope" -s)
+fi
+./vhost_vm -w 1 -c 2 "${shape[@]}" -- -name guest=lab-vm1,debug-threads=on >"$tmp/vm.out" &
 vmchild=$!
 for _ in $(seq 50); do grep -q ready "$tmp/vm.out" && break; sleep 0.1; done
 vmpid=$(awk '/ready/ { print $2 }' "$tmp/vm.out")

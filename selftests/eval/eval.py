@@ -129,14 +129,24 @@ class Lab:
         self.ncpu = os.cpu_count()
         self.managed = list(range(1, self.ncpu))
         self.vms = []   # (pid, Popen, tap)
+        self.scopes = []
 
     def start_vms(self):
+        # On a production-shaped host (hostshape.sh), each VM in a
+        # machine.slice scope and a session of its own, as libvirt runs QEMU.
+        slice_ = os.environ.get("VS_MACHINE_SLICE")
         for i in range(self.a.vms):
             tap = f"evtap{i}"
+            shape = []
+            if slice_:
+                scope = os.path.join(slice_, f"machine-qemu-{i + 1}-ev{i}.scope")
+                os.makedirs(scope, exist_ok=True)
+                self.scopes.append(scope)
+                shape = ["-g", scope, "-s"]
             p = subprocess.Popen(
                 [os.path.join(TOP, "selftests", "vhost_vm"), "-w", "0",
                  "-c", "1", "-b", str(self.a.background), "-S", str(self.a.work_us),
-                 "-i", tap], stdout=subprocess.PIPE, text=True,
+                 "-i", tap] + shape, stdout=subprocess.PIPE, text=True,
                 # The VMs start on every CPU, not on the harness's.
                 preexec_fn=lambda: os.sched_setaffinity(0, range(self.ncpu)))
             line = p.stdout.readline()
@@ -149,6 +159,16 @@ class Lab:
         for _, p, _ in self.vms:
             p.kill()
             p.wait()
+        for scope in self.scopes:
+            # 6.1's vhost kthreads may take a moment to leave it.
+            for _ in range(100):
+                try:
+                    os.rmdir(scope)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
 
     def release(self):
         """Back to no policy: vspace off and every thread on every CPU."""

@@ -3,16 +3,26 @@
 #
 # Runs inside a lab guest with 4 vCPUs (see lab.sh): the policy tests,
 # which need CPUs to move between the groups, and the evaluation's smoke
-# test. Leaves ktap.log and
-# dmesg.log in $LAB_OUT.
+# test, on a guest with a production KVM host's shape (see guest-check.sh).
+# Leaves ktap.log and dmesg.log in $LAB_OUT.
 set -u
 ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
 ktap=$LAB_OUT/ktap.log
 
 echo "== $(uname -r): $(nproc) CPUs"
 modprobe vhost_net
+. selftests/hostshape.sh
 dmesg -C
 {
+	if hostshape_cgroups && hostshape_start 2000 && hostshape_check; then
+		echo "# ok 1 lab.policy.hostshape"
+	else
+		echo "# not ok 1 lab.policy.hostshape"
+	fi
+	free -m | sed 's/^/# /'
+	# VMs go to machine.slice scopes (spawn_vm, guest_start) if it is there.
+	[ -d "$HOSTSHAPE_CG/machine.slice" ] &&
+		export VS_MACHINE_SLICE=$HOSTSHAPE_CG/machine.slice
 	if insmod "$ko"; then
 		echo "# ok 1 lab.policy.insmod"
 	else
@@ -24,6 +34,7 @@ dmesg -C
 	else
 		echo "# not ok 1 lab.policy.rmmod"
 	fi
+	hostshape_stop
 } 2>&1 | tee "$ktap"
 dmesg >"$LAB_OUT/dmesg.log"
 exit 0
