@@ -161,7 +161,7 @@ static bool vspace_task_read(struct task_struct *task, struct cpumask *mask,
 	if (o) {
 		o->user = task->user_cpus_ptr;
 		rcu_read_lock();
-		o->css = task_css(task, cpuset_cgrp_id);
+		o->css = task_css(task, cpuset_cgrp_id)->serial_nr;
 		rcu_read_unlock();
 	}
 	if (check)
@@ -194,31 +194,61 @@ static bool vspace_got_what_asked(struct task_struct *task,
 
 /*
  * Take in what was done to @task's mask from outside since vspace last
- * looked. Unbound, its mask is its allowed mask. Bound, a mask or an
- * origin other than those vspace left was set by the kernel or the
- * operator (cpuset write or cgroup move, taskset, hotplug fallback): it
- * is the new allowed mask and vspace no longer holds the thread.
+ * looked; its mask is in vspace_cur afterwards. Unbound, its mask is its
+ * allowed mask. Bound, a mask, or a user mask, other than those vspace
+ * left was set by the kernel or the operator (cpuset write or cgroup
+ * move, taskset, hotplug fallback): it becomes the allowed mask and vspace
+ * no longer holds the thread; vspace_vm_sync_masks() explains the rest.
+ * Returns whether the kernel, not a taskset, rewrote the mask: a witness
+ * of a cpuset rewrite.
  */
-static void vspace_thread_sync_mask(struct vspace_vm *vm,
+static bool vspace_thread_sync_mask(struct vspace_vm *vm,
 				    struct vspace_thread *t,
 				    struct task_struct *task)
 {
 	struct vspace_origin o;
+	bool witness;
 
 	vspace_task_read(task, vspace_cur, &o, NULL);
-	if (t->bound && cpumask_equal(vspace_cur, t->applied) &&
-	    o.css == t->origin.css && o.user == t->origin.user)
-		return;
-	if (t->bound) {
+	if (!t->bound) {
+		witness = !cpumask_equal(vspace_cur, t->allowed) && !o.user &&
+			  !t->origin.user;
+		cpumask_copy(t->allowed, vspace_cur);
 		t->origin = o;
-		t->bound = false;
-		t->narrowed = false;
-		t->drifts++;
-		vm->drifts++;
-		pr_debug("tid %d: affinity set to %*pbl from outside\n", t->tid,
-			 cpumask_pr_args(vspace_cur));
+		return witness;
 	}
-	cpumask_copy(t->allowed, vspace_cur);
+	if (cpumask_equal(vspace_cur, t->applied) && o.user == t->origin.user) {
+		/*
+		 * A cgroup move to a cpuset with the same CPUs leaves the
+		 * mask alone (cpuset_attach() skips it): nothing to take in,
+		 * unless vspace_vm_sync_masks() finds the move rewrote it.
+		 */
+		t->origin.css = o.css;
+		return false;
+	}
+	witness = !o.user && !t->origin.user;
+	t->bound = false;
+	t->narrowed = false;
+	t->drifts++;
+	vm->drifts++;
+	pr_debug("tid %d: affinity set to %*pbl from outside\n", t->tid,
+		 cpumask_pr_args(vspace_cur));
+	if (!cpumask_intersects(t->applied, cpu_active_mask)) {
+		/*
+		 * Every CPU vspace gave it went offline: this is the kernel's
+		 * fallback (or its cpuset's hotplug rewrite), and it was
+		 * vspace's narrowing that made it necessary. What the thread
+		 * was allowed stays allowed, within the new mask.
+		 */
+		if (cpumask_and(t->allowed, t->allowed, vspace_cur))
+			witness = false;
+		else
+			cpumask_copy(t->allowed, vspace_cur);
+	} else {
+		cpumask_copy(t->allowed, vspace_cur);
+	}
+	t->origin = o;
+	return witness;
 }
 
 /*
@@ -236,22 +266,46 @@ static bool vspace_rewritten_to(struct task_struct *task,
 }
 
 /*
- * Take in every change from outside to @vm's threads. A cpuset write (or
- * hotplug) rewrites the mask of every task in the cpuset, but one whose
- * mask it leaves as vspace set it shows nothing, and release would give
- * back CPUs the cpuset no longer has. A module cannot read the cpuset, so
- * it is inferred: when two threads of the VM in one cpuset, neither with
- * a user mask, were both set to M from outside since the last look (a
- * taskset sets one thread), the cpuset was rewritten to M, and a held
- * thread of it whose mask is exactly what that gives it was rewritten too.
- * Such an inference can only narrow a thread's allowed mask.
+ * Whether every live thread of @vm in cpuset @css sits where a rewrite to
+ * vspace_scratch puts it.
+ */
+static bool vspace_css_rewritten(struct vspace_vm *vm, u64 css)
+{
+	struct vspace_thread *t;
+	struct task_struct *task;
+	bool ok = true;
+
+	list_for_each_entry(t, &vm->threads, node) {
+		if (t->origin.css != css)
+			continue;
+		task = get_pid_task(t->pid, PIDTYPE_PID);
+		if (!task)
+			continue;
+		ok = vspace_task_read(task, vspace_cur, NULL,
+				      vspace_rewritten_to);
+		put_task_struct(task);
+		if (!ok)
+			break;
+	}
+	return ok;
+}
+
+/*
+ * Take in every change from outside to @vm's threads. A cpuset write, a
+ * move to another cpuset, or hotplug rewrites the mask of every task in
+ * the cpuset, but one whose mask it leaves as vspace set it shows nothing,
+ * and release would give back CPUs the cpuset no longer has. A module
+ * cannot read the cpuset, so it is inferred: when the kernel (not a
+ * taskset) set a thread of the VM to M since the last look, and every
+ * thread of the VM in that cpuset now sits exactly where a rewrite to M
+ * puts it (a taskset of some threads fails that), the cpuset was rewritten
+ * to M, and so were the held threads vspace had at that very mask. The
+ * inference only ever narrows a thread's allowed mask to where it is.
  */
 void vspace_vm_sync_masks(struct vspace_vm *vm)
 {
-	struct vspace_thread *t, *e, *f;
+	struct vspace_thread *t, *e;
 	struct task_struct *task;
-	struct vspace_origin o;
-	bool changed;
 
 	lockdep_assert_held(&vspace_lock);
 	list_for_each_entry(t, &vm->threads, node) {
@@ -259,58 +313,31 @@ void vspace_vm_sync_masks(struct vspace_vm *vm)
 		task = get_pid_task(t->pid, PIDTYPE_PID);
 		if (!task)
 			continue;
-		vspace_task_read(task, vspace_cur, &o, NULL);
+		t->rewritten = vspace_thread_sync_mask(vm, t, task);
 		put_task_struct(task);
-		changed = t->bound ? !cpumask_equal(vspace_cur, t->applied) ||
-				     o.css != t->origin.css ||
-				     o.user != t->origin.user :
-				     !cpumask_equal(vspace_cur, t->allowed);
-		if (!changed) {
-			if (!t->bound)
-				t->origin = o;
-			continue;
-		}
-		t->rewritten = o.css == t->origin.css && !o.user &&
-			       !t->origin.user;
-		if (t->bound) {
-			t->bound = false;
-			t->narrowed = false;
-			t->drifts++;
-			vm->drifts++;
-		}
-		cpumask_copy(t->allowed, vspace_cur);
-		t->origin = o;
 	}
 	list_for_each_entry(e, &vm->threads, node) {
 		if (!e->rewritten)
 			continue;
-		/* A second witness of the same rewrite. */
-		f = e;
-		list_for_each_entry_continue(f, &vm->threads, node)
-			if (f->rewritten && f->origin.css == e->origin.css &&
-			    cpumask_equal(f->allowed, e->allowed))
-				break;
-		if (list_entry_is_head(f, &vm->threads, node))
+		cpumask_copy(vspace_scratch, e->allowed);
+		if (!vspace_css_rewritten(vm, e->origin.css))
 			continue;
 		list_for_each_entry(t, &vm->threads, node) {
-			if (!t->bound || t->origin.css != e->origin.css)
+			if (t->origin.css != e->origin.css)
 				continue;
-			task = get_pid_task(t->pid, PIDTYPE_PID);
-			if (!task)
+			/* One witness per rewrite is enough. */
+			if (cpumask_equal(t->allowed, e->allowed))
+				t->rewritten = false;
+			if (!t->bound)
 				continue;
-			cpumask_copy(vspace_scratch, e->allowed);
-			if (vspace_task_read(task, vspace_cur, NULL,
-					     vspace_rewritten_to) &&
-			    cpumask_equal(vspace_cur, t->applied)) {
-				t->bound = false;
-				t->narrowed = false;
-				t->drifts++;
-				vm->drifts++;
-				cpumask_copy(t->allowed, vspace_cur);
-				pr_debug("tid %d: its cpuset was rewritten to %*pbl\n",
-					 t->tid, cpumask_pr_args(vspace_scratch));
-			}
-			put_task_struct(task);
+			/* It sits where the rewrite puts it (checked above). */
+			t->bound = false;
+			t->narrowed = false;
+			t->drifts++;
+			vm->drifts++;
+			cpumask_copy(t->allowed, t->applied);
+			pr_debug("tid %d: its cpuset was rewritten to %*pbl\n",
+				 t->tid, cpumask_pr_args(vspace_scratch));
 		}
 	}
 }
@@ -365,6 +392,17 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
 			 (t->narrowed &&
 			  cpumask_subset(t->applied, vspace_scratch))))
 		goto out;	/* as placed last time */
+	if (!t->bound && cpumask_equal(vspace_cur, vspace_scratch)) {
+		/*
+		 * Already where vspace would put it (a change from outside
+		 * just left it there): hold it as it is. A set now could
+		 * undo a cpuset write that is landing.
+		 */
+		t->bound = true;
+		t->bound_at = t->bound_at ?: ktime_get_ns();
+		cpumask_copy(t->applied, vspace_cur);
+		goto out;
+	}
 
 	if (set_cpus_allowed_ptr(task, vspace_scratch)) {
 		/* No CPU of it is active (hotplug under way): as it is. */

@@ -188,6 +188,11 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 	int n, i, max, ret = 0;
 
 	/*
+	 * What happened to the threads it has first: a new thread may take
+	 * its creator's allowed mask (vspace_thread_first_sight()).
+	 */
+	vspace_vm_sync_masks(vm);
+	/*
 	 * Room for threads appearing meanwhile, and for vhost kthreads (one
 	 * per queue pair on 6.1); more if that was not enough. A thread not
 	 * collected would be forgotten while vspace still held it.

@@ -134,12 +134,12 @@ struct vspace_sample {
 
 /*
  * What says a mask was set from outside even when it came out the same
- * as vspace's: the task's cpuset (a cgroup move), and from 6.2 the mask
- * sched_setaffinity() records (a new one at every call). Compared only,
- * never dereferenced.
+ * as vspace's: the task's cpuset (its serial number: a cgroup move), and
+ * from 6.2 the mask sched_setaffinity() records (a new one at every
+ * call; compared only, never dereferenced).
  */
 struct vspace_origin {
-	const void *css;
+	u64 css;
 	const void *user;
 };
 

@@ -1122,6 +1122,101 @@ TEST_F(host, operator_taskset_is_kept)
 	EXPECT_TRUE(CPU_EQUAL(&cur, &out));
 }
 
+/*
+ * Both vCPUs tasksetted to the vhost worker's CPU: no cpuset was rewritten
+ * (the main thread is where it was), so the worker's allowed mask, which
+ * it still sits within, must not be narrowed to it, and it gets its whole
+ * mask back on release.
+ */
+TEST_F(host, taskset_is_no_cpuset_rewrite)
+{
+	cpu_set_t online, io;
+	struct groups g;
+	struct th *v;
+	int i;
+
+	NEED_VHOST();
+	ASSERT_EQ(0, online_cpus(&online));
+	if (CPU_COUNT(&online) < 2)
+		SKIP(return, "needs 2 CPUs");
+	ASSERT_EQ(0, vs_write("io_cpus_min", "1"));
+	START_VM("-w 1 -c 2");
+	add_vm(_metadata, self);
+	wait_all(_metadata, self, WAIT_MS);
+	ASSERT_EQ(0, read_groups(&g));
+	v = first_of(self->th, self->nth, VHOST);
+	ASSERT_NE(NULL, v);
+	if (CPU_EQUAL(&v->allowed, &g.io))
+		SKIP(return, "the worker is allowed only io_cpus %s", CL(&g.io));
+	io = g.io;
+	for (i = 0; i < self->nth; i++) {
+		if (self->th[i].kind != VCPU)
+			continue;
+		ASSERT_EQ(0, sched_setaffinity(self->th[i].tid, sizeof(io), &io));
+		self->th[i].allowed = io;
+	}
+	usleep(3 * INTERVAL_MS * 1000);
+	wait_all(_metadata, self, WAIT_MS);
+	remove_vm(_metadata, self);
+	expect_released(_metadata, self);
+}
+
+/*
+ * The VM moves to another scope with the same CPUs (as libvirt's sub-
+ * cgroups, or enabling cpuset above it, do): the kernel leaves every mask
+ * as it is, and release must still give the masks from before, not
+ * vspace's own.
+ */
+TEST_F(host, cgroup_move_same_cpus)
+{
+	char path[PATH_MAX + 32], pid[16], other[PATH_MAX];
+	cpu_set_t online;
+	int i;
+
+	NEED_VHOST();
+	ASSERT_EQ(0, online_cpus(&online));
+	if (CPU_COUNT(&online) < 2)
+		SKIP(return, "needs 2 CPUs");
+	MAKE_SCOPE("move", &online);
+	START_VM("-w 1 -c 2");
+	add_vm(_metadata, self);
+	wait_all(_metadata, self, WAIT_MS);
+
+	snprintf(other, sizeof(other), "%s.moved", self->scope);
+	other[strlen(self->scope) - strlen(".scope")] = '\0';
+	strcat(other, "-b.scope");
+	ASSERT_EQ(0, mkdir(other, 0755));
+	snprintf(path, sizeof(path), "%s/cpuset.cpus", other);
+	ASSERT_EQ(0, vs_write_file(path, CL(&online), strlen(CL(&online))));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", other);
+	snprintf(pid, sizeof(pid), "%d", self->vm);
+	EXPECT_EQ(0, vs_write_file(path, pid, strlen(pid)));
+	/* 6.1's vhost kthreads are processes of their own. */
+	for (i = 0; i < self->nth; i++) {
+		snprintf(pid, sizeof(pid), "%d", self->th[i].tid);
+		if (self->th[i].kind == VHOST)
+			vs_write_file(path, pid, strlen(pid));
+	}
+	usleep(3 * INTERVAL_MS * 1000);
+	wait_all(_metadata, self, WAIT_MS);
+	remove_vm(_metadata, self);
+	expect_released(_metadata, self);
+	/* Back, so the scope can go. */
+	snprintf(path, sizeof(path), "%s/cgroup.procs", self->scope);
+	snprintf(pid, sizeof(pid), "%d", self->vm);
+	vs_write_file(path, pid, strlen(pid));
+	for (i = 0; i < self->nth; i++) {
+		snprintf(pid, sizeof(pid), "%d", self->th[i].tid);
+		if (self->th[i].kind == VHOST)
+			vs_write_file(path, pid, strlen(pid));
+	}
+	kill_vm(self->child);
+	self->child = 0;
+	self->vm = 0;
+	for (i = 0; i < 200 && rmdir(other) && errno == EBUSY; i++)
+		usleep(10000);
+}
+
 static const char *const cpu1_online = "/sys/devices/system/cpu/cpu1/online";
 
 /* Wait until neither group holds CPU 1 (or both could again); whether so. */
@@ -1162,6 +1257,13 @@ TEST_F_TIMEOUT(host, restore_keeps_offline_cpu, 60)
 	/* Not in a machine.slice scope (spawn_vm's default in the lab). */
 	unsetenv("VS_MACHINE_SLICE");
 	START_VM("-w 1 -c 2");
+	{
+		char cg[PATH_MAX], path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", self->vm);
+		if (!vs_read_file(path, cg, sizeof(cg)) && strcmp(cg, "0::/"))
+			SKIP(return, "the VM is in %s, not the root cgroup", cg);
+	}
 	a = first_of(self->th, self->nth, VCPU);
 	ASSERT_NE(NULL, a);
 	CPU_ZERO(&pair);
