@@ -24,14 +24,14 @@
 # HOSTSHAPE_CG: the cgroup v2 mount (default /sys/fs/cgroup).
 # HOSTSHAPE_RUN: state (pid, counters, log; default /run/hostshape).
 # HOSTSHAPE_UDP, HOSTSHAPE_TCP: hostload's 32 KB datagrams per second
-# (default 200) and TCP KB per second (default 256); bounded, so that a
+# (default 50) and TCP KB per second (default 64); bounded, so that a
 # TCG guest's single host thread is not eaten by them.
 # HOSTLOAD: the hostload binary (default: next to this file).
 
 HOSTSHAPE_CG=${HOSTSHAPE_CG:-/sys/fs/cgroup}
 HOSTSHAPE_RUN=${HOSTSHAPE_RUN:-/run/hostshape}
-HOSTSHAPE_UDP=${HOSTSHAPE_UDP:-200}
-HOSTSHAPE_TCP=${HOSTSHAPE_TCP:-256}
+HOSTSHAPE_UDP=${HOSTSHAPE_UDP:-50}
+HOSTSHAPE_TCP=${HOSTSHAPE_TCP:-64}
 HOSTLOAD=${HOSTLOAD:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/hostload}
 
 hostshape_msg() { echo "# hostshape: $*" >&2; }

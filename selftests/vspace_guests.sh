@@ -92,8 +92,11 @@ bound() {
 			bad=1
 		fi
 		line=$(grep "^$tid " "$V/vms/${pid[$g]}/threads")
-		if [ "$line" != "$tid $kind $got" ]; then
-			echo "# $g: threads says '$line', /proc says '$tid $kind $got'"
+		# Bound within what it had before: all of it is allowed.
+		want="$tid $kind $got"
+		[ "$kind" = other ] || want+=" allowed=${orig[$tid]}"
+		if [ "$line" != "$want" ]; then
+			echo "# $g: threads says '$line', /proc and before say '$want'"
 			bad=1
 		fi
 	done < <(guest_threads "${pid[$g]}")
