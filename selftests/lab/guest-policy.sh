@@ -14,10 +14,6 @@ modprobe vhost_net
 . selftests/hostshape.sh
 dmesg -C
 {
-	# The host's services at half the check boot's rate: these
-	# tests size the groups to the VMs' own demand and expect it to
-	# dominate the CPUs, as it does on a host whose services run on
-	# housekeeping CPUs outside vspace's cpus.
 	if hostshape_cgroups &&
 	   HOSTSHAPE_UDP=25 HOSTSHAPE_TCP=32 hostshape_start 2000 &&
 	   hostshape_check; then
@@ -34,13 +30,21 @@ dmesg -C
 	else
 		echo "# not ok 1 lab.policy.insmod"
 	fi
-	./selftests/run_tests.sh vspace_policy eval_smoke.sh
+	# These tests size the groups to the VMs' own demand and expect it
+	# to fill the CPUs, and the evaluation is a benchmark: both run with
+	# the cgroup layout (the VMs in their scopes) but without the host's
+	# services, which under TCG share the one emulation thread with the
+	# VMs (and on 6.1 vspace's per-VM walk of every host task, issue 14,
+	# grows with them).
+	hostshape_stop
+	./selftests/run_tests.sh vspace_policy
+	unset VS_MACHINE_SLICE
+	./selftests/run_tests.sh eval_smoke.sh
 	if rmmod vspace; then
 		echo "# ok 1 lab.policy.rmmod"
 	else
 		echo "# not ok 1 lab.policy.rmmod"
 	fi
-	hostshape_stop
 } 2>&1 | tee "$ktap"
 dmesg >"$LAB_OUT/dmesg.log"
 exit 0
