@@ -5,6 +5,10 @@
 #   make lint             checkpatch --strict over module/ and include/
 #   make docs             the Documentation/ pages parse cleanly
 #   sudo make check       the test lab: real Debian kernels under QEMU
+#                         (6.1, 6.12, 6.12-rt), short stress tests
+#   sudo make check-full  the same with the long stress tests
+#   sudo make check-debug build a KASAN/lockdep/kmemleak kernel and run
+#                         everything, long stress included, on it
 #   sudo make demo        boot a lab guest and show vspace working
 #   sudo make bench       hook overhead benchmark in a lab guest
 #   sudo make eval        vspace against the default scheduler and static pinning
@@ -45,6 +49,16 @@ docs:
 check:
 	bash selftests/lab/lab.sh check
 
+# Not part of check: the long stress tests (300 VMs, 50 rmmods, minutes of
+# affinity fights and fuzzing) on every lab kernel, about 90 minutes.
+check-full:
+	bash selftests/lab/lab.sh check-full
+
+# Not part of check: builds the debug kernel once (cached in .cache/debug)
+# and runs the whole suite on it; see Documentation/testing.rst.
+check-debug:
+	bash selftests/lab/lab.sh check-debug
+
 demo:
 	bash selftests/lab/lab.sh demo
 
@@ -80,4 +94,4 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module vspacectl selftests lint docs check demo bench eval install dkms-install clean
+.PHONY: all module vspacectl selftests lint docs check check-full check-debug demo bench eval install dkms-install clean

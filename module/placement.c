@@ -34,6 +34,8 @@
  */
 #include <linux/cgroup.h>
 #include <linux/cpu.h>
+#include <linux/delay.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -508,14 +510,27 @@ void vspace_thread_restore(struct vspace_vm *vm, struct vspace_thread *t)
 	put_task_struct(task);
 }
 
+/*
+ * For the stress tests only: hold every pass of binds this long after its
+ * decision, so a test can kill a VM inside that window on purpose rather
+ * than by luck (selftests/vspace_stress.sh). 0, the default, costs a load.
+ */
+static unsigned int bind_delay_ms;
+module_param(bind_delay_ms, uint, 0644);
+MODULE_PARM_DESC(bind_delay_ms,
+		 "testing only: ms (at most 1000) between a decision and its binds");
+
 void vspace_place_all(void)
 {
+	unsigned int delay = READ_ONCE(bind_delay_ms);
 	struct vspace_thread *t;
 	struct vspace_vm *vm;
 
 	lockdep_assert_held(&vspace_lock);
 	if (!vspace_config.enabled)
 		return;
+	if (unlikely(delay))
+		msleep(min(delay, 1000U));
 	list_for_each_entry(vm, &vspace_vms, node) {
 		vspace_vm_sync_masks(vm);
 		list_for_each_entry(t, &vm->threads, node)

@@ -378,8 +378,8 @@ static int vspace_vm_add_task(struct task_struct *task)
 	if (!vspace_vm_has_kind(vm, VSPACE_KIND_VCPU) &&
 	    !vspace_vm_has_kind(vm, VSPACE_KIND_VHOST) &&
 	    !vspace_has_kvm_vm(task)) {
-		pr_notice("pid %d (%s) is not a VM: no KVM VM, no vhost worker, no vCPU thread\n",
-			  vm->nr, task->comm);
+		pr_notice_ratelimited("pid %d (%s) is not a VM: no KVM VM, no vhost worker, no vCPU thread\n",
+				      vm->nr, task->comm);
 		ret = -EINVAL;
 		goto out_free;
 	}
@@ -423,9 +423,9 @@ int vspace_vm_add(pid_t nr)
 		return -ESRCH;
 
 	if (task->flags & PF_KTHREAD || !thread_group_leader(task)) {
-		pr_notice("pid %d is %s, not a QEMU process\n", nr,
-			  task->flags & PF_KTHREAD ? "a kernel thread" :
-						     "a thread");
+		pr_notice_ratelimited("pid %d is %s, not a QEMU process\n", nr,
+				      task->flags & PF_KTHREAD ?
+				      "a kernel thread" : "a thread");
 		ret = -EINVAL;
 		goto out;
 	}

@@ -6,7 +6,7 @@
 # addition: a program that fails or skips without printing a result of its
 # own gets one, so a crash is never counted as nothing.
 cd "$(dirname "$0")" || exit 1
-timeout=${VSPACE_TEST_TIMEOUT:-600}
+timeout=${VSPACE_TEST_TIMEOUT:-$((600 * ${LAB_SLOW:-1}))}
 n=0
 rc_all=0
 echo "TAP version 13"

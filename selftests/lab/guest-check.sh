@@ -14,7 +14,9 @@ echo "== $(uname -r): $(nproc) CPUs"
 modprobe vhost_net
 modprobe kvm_amd 2>/dev/null || true
 . selftests/hostshape.sh
+. selftests/lab/kmemleak.sh
 dmesg -C
+kmemleak_start
 {
 	# The host's shape is a result too: tests that ran without it would
 	# pass for the wrong reason. Thousands of processes, loopback traffic,
@@ -44,6 +46,7 @@ dmesg -C
 		echo "# not ok 1 lab.rmmod"
 	fi
 	hostshape_stop
+	kmemleak_check lab.kmemleak
 } 2>&1 | tee "$ktap"
 dmesg >"$LAB_OUT/dmesg.log"
 exit 0

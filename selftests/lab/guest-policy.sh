@@ -12,7 +12,9 @@ ktap=$LAB_OUT/ktap.log
 echo "== $(uname -r): $(nproc) CPUs"
 modprobe vhost_net
 . selftests/hostshape.sh
+. selftests/lab/kmemleak.sh
 dmesg -C
+kmemleak_start
 {
 	if hostshape_cgroups &&
 	   HOSTSHAPE_UDP=25 HOSTSHAPE_TCP=32 hostshape_start 2000 &&
@@ -45,6 +47,7 @@ dmesg -C
 	else
 		echo "# not ok 1 lab.policy.rmmod"
 	fi
+	kmemleak_check lab.policy.kmemleak
 } 2>&1 | tee "$ktap"
 dmesg >"$LAB_OUT/dmesg.log"
 exit 0

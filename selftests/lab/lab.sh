@@ -5,6 +5,12 @@
 # vspace inside them.
 #
 #   lab.sh check          build, boot every lab kernel, run the selftests
+#                         and the short stress tests
+#   lab.sh check-full     the same with the long stress tests (300 VMs,
+#                         50 rmmods, minutes of fights and fuzzing)
+#   lab.sh check-debug    build the debug kernel (selftests/lab/debugkernel.sh:
+#                         KASAN, lockdep, kmemleak, UBSAN) and run the whole
+#                         suite, long stress included, on it
 #   lab.sh demo           boot the newest kernel and run the demo script
 #   lab.sh bench          hook overhead benchmark (-icount), on 6.12
 #   lab.sh eval           vspace against the default scheduler and static
@@ -18,12 +24,15 @@
 # brings results back. Everything downloaded lives in $LAB_CACHE.
 #
 # Environment:
-#   LAB_KERNELS   which kernels: any of "6.1 6.12 6.12-rt" (default "6.1 6.12")
-#   LAB_RT=1      adds 6.12-rt to the default list
-#   LAB_SMP       guest vCPUs (default 2; the policy boot takes at least 4)
-#   LAB_RUNS      which boots per kernel: "check policy" (default)
+#   LAB_KERNELS   which kernels: any of "6.1 6.12 6.12-rt"
+#                 (default "6.1 6.12 6.12-rt")
+#   LAB_SMP       guest vCPUs (default 2; the policy and stress boots take
+#                 at least 4)
+#   LAB_RUNS      which boots per kernel: "check policy stress" (default)
+#   LAB_JOBS      guests booted at once (default: the host's CPUs, at most
+#                 4); each TCG guest runs on one host thread
 #   LAB_MEM       guest memory in MiB (default 2048)
-#   LAB_TIMEOUT   seconds one guest may run (default 1200)
+#   LAB_TIMEOUT   seconds one guest may run (default 1800; 4x for debug)
 #   LAB_TCG_THREAD  single (default) or multi: QEMU's TCG threading
 #   LAB_CACHE     cache folder (default <top>/.cache)
 set -euo pipefail
@@ -33,13 +42,20 @@ LAB=$TOP/selftests/lab
 CACHE=${LAB_CACHE:-$TOP/.cache}
 SMP=${LAB_SMP:-2}
 MEM=${LAB_MEM:-2048}
-TIMEOUT=${LAB_TIMEOUT:-1200}
+TIMEOUT=${LAB_TIMEOUT:-1800}
 # Multi-threaded TCG lets one vCPU run a stale translation of kernel text
 # another vCPU has just patched (static keys, e.g. when KVM creates a VM or
 # a tracepoint gets its first probe): an "Oops: int3" in the guest that real
 # hardware never shows. Round-robin TCG has no such race.
 TCG_THREAD=${LAB_TCG_THREAD:-single}
-KERNELS=${LAB_KERNELS:-"6.1 6.12${LAB_RT:+ 6.12-rt}"}
+KERNELS=${LAB_KERNELS:-"6.1 6.12 6.12-rt"}
+JOBS=${LAB_JOBS:-$(nproc)}
+[ "$JOBS" -le 4 ] || JOBS=4
+[ "$JOBS" -ge 1 ] || JOBS=1
+# Long stress tests (check-full, check-debug) or short ones (check).
+STRESS=short
+# The debug kernel runs everything several times slower.
+SLOW=1
 
 # Modules the initramfs needs to reach the 9p root; their dependencies are
 # taken from modules.dep, and built-in ones are skipped.
@@ -137,12 +153,15 @@ fetch_ksrc() {
 }
 
 build_for() {
-	local kver=$1 out=$CACHE/build/$1
+	local kver=$1 out=$CACHE/build/$1 kdir
 	log "building vspace for $kver"
 	rm -rf "$out"
 	mkdir -p "$out"
 	cp -a "$TOP/Kbuild" "$TOP/module" "$TOP/include" "$out/"
-	make -s -C "/usr/src/linux-headers-$kver" M="$out" modules \
+	# Debian's headers, or the debug kernel's own build tree.
+	kdir=/usr/src/linux-headers-$kver
+	[ -d "$kdir" ] || kdir=$CACHE/kernels/$kver/lib/modules/$kver/build
+	make -s -C "$kdir" M="$out" modules \
 		>"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; die "build for $kver failed"; }
 	# The headers may lack vmlinux; that notice is not a problem.
 	grep -v 'Skipping BTF generation' "$out/build.log" >&2 || true
@@ -183,6 +202,8 @@ make_initramfs() {
 		echo "$dep" >>"$root/modules/order"
 	done
 
+	# Empty when every boot module is built in (the debug kernel).
+	touch "$root/modules/order"
 	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$img"
 	rm -rf "$root"
 }
@@ -198,15 +219,19 @@ boot() {
 
 	rm -rf "$out"
 	mkdir -p "$out"
-	timeout --foreground -k 10 "$TIMEOUT" \
+	timeout --foreground -k 10 "$((TIMEOUT * SLOW))" \
 	qemu-system-x86_64 -accel tcg,thread="$TCG_THREAD" -cpu max -smp "$smp" -m "$MEM" \
 		-nodefaults -display none -no-reboot -serial stdio -monitor none \
 		"${extra[@]}" \
 		-kernel "$kernel" -initrd "$CACHE/build/$kver/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=4 slub_debug=F kvm.halt_poll_ns=0 lab.kver=$kver lab.top=$TOP lab.script=$script lab.cache=$CACHE" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 log_buf_len=16M slub_debug=F kvm.halt_poll_ns=0 lab.kver=$kver lab.top=$TOP lab.script=$script lab.cache=$CACHE lab.stress=$STRESS lab.slow=$SLOW" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$out",mount_tag=labout,security_model=none \
-		</dev/null | tee "$out/console.log" || rc=$?
+		</dev/null 2>&1 | if [ -n "${BOOT_QUIET:-}" ]; then
+			cat >"$out/console.log"
+		else
+			tee "$out/console.log"
+		fi || rc=$?
 	[ -f "$out/exit" ] || { log "$kver: guest did not finish (qemu rc $rc)"; return 1; }
 	return "$(cat "$out/exit")"
 }
@@ -217,8 +242,13 @@ prepare() {
 	fetch_ksrc
 	KVERS=()
 	for k in $KERNELS; do
-		kver=$(resolve_kver "$k")
-		fetch_kernel "$kver"
+		if [ "$k" = debug ]; then
+			log "building the debug kernel (cached in $CACHE/debug)"
+			kver=$("$LAB/debugkernel.sh" "$CACHE")
+		else
+			kver=$(resolve_kver "$k")
+			fetch_kernel "$kver"
+		fi
 		build_for "$kver"
 		make_initramfs "$kver"
 		KVERS+=("$kver")
@@ -234,7 +264,7 @@ tally() {
 	s=$(grep -cE '^# ok [0-9]+ .*# SKIP' "$out/ktap.log" || true)
 	f=$(grep -cE '^# not ok [0-9]+ ' "$out/ktap.log" || true)
 	p=$((p - s))
-	if "$LAB/dmesg-check.sh" "$out/dmesg.log"; then
+	if "$LAB/dmesg-check.sh" "$out/dmesg.log" >/dev/null 2>&1; then
 		p=$((p + 1))
 	else
 		f=$((f + 1))
@@ -274,35 +304,69 @@ host_checks() {
 	tp=$((tp + hp)) tf=$((tf + hf))
 }
 
+# run_one KVER RUN: one guest boot of a check; leaves its counts in
+# OUT/tally ("passed failed skipped") and prints its results when done.
+run_one() {
+	local kver=$1 run=$2 out=$CACHE/results/$1 smp=$SMP p f s
+	# The policy tests need CPUs to move, the stress tests CPUs to
+	# unplug: boots of their own with 4.
+	if [ "$run" != check ]; then
+		out=$CACHE/results/$kver-$run
+		smp=$((SMP > 4 ? SMP : 4))
+	fi
+	BOOT_QUIET=1 boot "$kver" "selftests/lab/guest-$run.sh" "$out" "$smp" || true
+	touch "$out/ktap.log" "$out/dmesg.log"
+	read -r p f s < <(tally "$out")
+	# A guest that did not finish, or whose script failed or ran no
+	# test, is a failure whatever it printed.
+	if [ "$(cat "$out/exit" 2>/dev/null)" != 0 ] ||
+	   ! grep -qE '^# (not )?ok ' "$out/ktap.log"; then
+		log "$kver: the guest run is broken (see $out/console.log)"
+		f=$((f + 1))
+	fi
+	echo "$p $f $s" >"$out/tally"
+	{
+		echo "== $kver ($run, $smp CPUs)"
+		cat "$out/ktap.log"
+		"$LAB/dmesg-check.sh" "$out/dmesg.log" >/dev/null 2>&1 ||
+			{ "$LAB/dmesg-check.sh" "$out/dmesg.log" 2>&1 | sed 's/^/dmesg: /'; } || true
+		echo "== $kver ($run): $p passed, $f failed, $s skipped"
+	} | flock "$CACHE/results/.print" cat
+}
+
 cmd_check() {
-	local kver out p f s tp=0 tf=0 ts=0 summary=() run smp
+	local kver out p f s tp=0 tf=0 ts=0 summary=() run job jobs=()
+	local runs=${LAB_RUNS:-check policy stress}
 	prepare
 	mkdir -p "$CACHE/results"
 	host_checks
 	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
-	for kver in "${KVERS[@]}"; do
-		# The policy tests need CPUs to move: a second boot with 4.
-		for run in ${LAB_RUNS:-check policy}; do
-			out=$CACHE/results/$kver
-			smp=$SMP
-			if [ $run = policy ]; then
-				out=$CACHE/results/$kver-policy
-				smp=$((SMP > 4 ? SMP : 4))
-			fi
-			log "booting $kver ($run, $smp CPUs)"
-			boot "$kver" "selftests/lab/guest-$run.sh" "$out" "$smp" || true
-			touch "$out/ktap.log" "$out/dmesg.log"
-			read -r p f s < <(tally "$out")
-			# A guest that did not finish, or whose script failed
-			# or ran no test, is a failure whatever it printed.
-			if [ "$(cat "$out/exit" 2>/dev/null)" != 0 ] ||
-			   ! grep -qE '^# (not )?ok ' "$out/ktap.log"; then
-				log "$kver: the guest run is broken (see $out/console.log)"
-				f=$((f + 1))
-			fi
-			summary+=("$kver ($run): $p passed, $f failed, $s skipped")
-			tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+	# Each TCG guest runs on one host thread: boot up to $JOBS at once,
+	# the longest (check) boots first.
+	for run in $runs; do
+		for kver in "${KVERS[@]}"; do
+			jobs+=("$kver $run")
 		done
+	done
+	log "${#jobs[@]} guest boots, $JOBS at a time"
+	# Killed, take the guests along.
+	trap 'kill $(jobs -p) 2>/dev/null; pkill -P $$ 2>/dev/null' EXIT
+	for job in "${jobs[@]}"; do
+		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+			wait -n || true
+		done
+		log "booting ${job% *} (${job#* })"
+		# shellcheck disable=SC2086
+		run_one $job &
+	done
+	wait || true
+	for job in "${jobs[@]}"; do
+		kver=${job% *} run=${job#* }
+		out=$CACHE/results/$kver
+		[ "$run" = check ] || out=$CACHE/results/$kver-$run
+		read -r p f s <"$out/tally" 2>/dev/null || { p=0 f=1 s=0; }
+		summary+=("$kver ($run): $p passed, $f failed, $s skipped")
+		tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 	done
 	echo
 	echo "== vspace lab results =="
@@ -368,10 +432,14 @@ cmd_run() {
 
 case ${1:-check} in
 check) cmd_check ;;
+check-full) STRESS=long TIMEOUT=${LAB_TIMEOUT:-7200} cmd_check ;;
+check-debug)
+	KERNELS=debug STRESS=long SLOW=4 TIMEOUT=${LAB_TIMEOUT:-7200} cmd_check
+	;;
 demo) cmd_demo ;;
 bench) cmd_bench ;;
 eval) cmd_eval ;;
 run) shift; cmd_run "$@" ;;
 prepare) prepare ;;
-*) die "usage: lab.sh check|demo|bench|eval|run SCRIPT|prepare" ;;
+*) die "usage: lab.sh check|check-full|check-debug|demo|bench|eval|run SCRIPT|prepare" ;;
 esac

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kmemleak in the lab guests; source this file. On kernels without
+# kmemleak (Debian's) both functions do nothing and add no result.
+#   kmemleak_start        forget what boot leaked, before vspace loads
+#   kmemleak_check NAME   after the last rmmod: scan, and a result NAME
+#                         that fails if anything is reported (the report
+#                         goes to $LAB_OUT/kmemleak.log)
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+kmemleak_start() {
+	[ -w $KMEMLEAK ] || return 0
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+}
+
+kmemleak_check() {
+	local log=$LAB_OUT/kmemleak.log
+	[ -w $KMEMLEAK ] || return 0
+	# An object is reported once it has been unreferenced through a
+	# scan and is older than 5 s: scan twice, 6 s apart.
+	echo scan >$KMEMLEAK
+	sleep 6
+	echo scan >$KMEMLEAK
+	cat $KMEMLEAK >"$log"
+	if [ -s "$log" ]; then
+		echo "# not ok 1 $1"
+		grep -cE '^unreferenced object' "$log" | sed 's/^/# objects: /'
+		head -60 "$log" | sed 's/^/# /'
+	else
+		echo "# ok 1 $1"
+	fi
+}

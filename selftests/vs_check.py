@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""vs_check.py: check vspace against the kernel's own accounts.
+
+  vs_check.py live           vspace's files agree with /proc and cgroups
+  vs_check.py snap FILE      record every VM thread's affinity and nice
+  vs_check.py same FILE [EXPECT]
+                             every recorded thread still alive has the
+                             recorded affinity and nice (or, for the tids
+                             EXPECT lists as "tid cpulist nice", those)
+  vs_check.py bound PID      the VM's placed vcpu and vhost threads are on
+                             their groups' CPUs, and it has a vcpu
+  vs_check.py nice TID       print the thread's nice level
+  vs_check.py slab           live kmalloc and kernfs_node objects, after
+                             dropping unused dentries
+
+A "VM" is a process named vhost_vm or qemu-system-*; its threads are its
+/proc/<pid>/task entries and, on kernels whose vhost workers are kernel
+threads, the threads named vhost-<pid>.
+
+live checks, for every vms/<pid>/threads line of a thread that exists:
+its cpulist is /proc/<tid>/status's Cpus_allowed_list; a placed vcpu or
+vhost thread is within its allowed CPUs and its group (vm_cpus, io_cpus);
+no thread is outside the cpuset.cpus of a cgroup that sets them; the
+thread belongs to the VM. And every thread of a managed VM older than a
+second is listed. vspace rebinds every interval, so a difference counts
+only if it survives a few re-reads. Problems go to stdout as "# " lines;
+the exit code is 1 if there was one.
+"""
+import glob
+import json
+import os
+import sys
+import time
+
+V = "/sys/kernel/vspace"
+CG = "/sys/fs/cgroup"
+TRIES = 20     # 0.1 s apart: a few intervals even on a loaded TCG guest
+
+
+def rd(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return None
+
+
+def cpus(text):
+    """A cpulist as a set of CPUs."""
+    s = set()
+    for part in (text or "").strip().split(","):
+        if not part:
+            continue
+        a, _, b = part.partition("-")
+        s.update(range(int(a), int(b or a) + 1))
+    return s
+
+
+def status_cpus(tid):
+    st = rd("/proc/%s/status" % tid)
+    if st is None:
+        return None
+    for line in st.splitlines():
+        if line.startswith("Cpus_allowed_list:"):
+            return cpus(line.split(":", 1)[1])
+    return None
+
+
+def nice_of(tid):
+    st = rd("/proc/%s/stat" % tid)
+    if st is None:
+        return None
+    # comm may hold spaces ("CPU 0/KVM"): fields after the last ')'.
+    return int(st.rsplit(")", 1)[1].split()[16])
+
+
+def comm_of(tid):
+    c = rd("/proc/%s/comm" % tid)
+    return c.strip() if c is not None else None
+
+
+_comms = None
+
+
+def comms():
+    """pid -> comm of every process, read once per run: a host has
+    thousands, and under TCG each read costs."""
+    global _comms
+    if _comms is None:
+        _comms = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                c = comm_of(d)
+                if c is not None:
+                    _comms[d] = c
+    return _comms
+
+
+def vm_pids():
+    return [p for p, c in comms().items()
+            if c == "vhost_vm" or c.startswith("qemu-system")]
+
+
+def vm_threads(pid):
+    try:
+        tids = os.listdir("/proc/%s/task" % pid)
+    except OSError:
+        tids = []
+    want = "vhost-%s" % pid
+    # Vhost kernel threads (6.1, kthread mode) are outside the process.
+    tids += [t for t, c in comms().items() if c == want and t not in tids]
+    return tids
+
+
+def cpuset_limit(tid):
+    """The cpuset.cpus.effective of the nearest cgroup setting cpuset.cpus."""
+    cg = rd("/proc/%s/cgroup" % tid)
+    if cg is None:
+        return None
+    path = None
+    for line in cg.splitlines():
+        if line.startswith("0::"):
+            path = line[3:]
+    while path and path != "/":
+        set_ = rd(CG + path + "/cpuset.cpus")
+        if set_ and set_.strip():
+            return cpus(rd(CG + path + "/cpuset.cpus.effective"))
+        path = os.path.dirname(path)
+    return None
+
+
+def vm_groups():
+    """Each kind's group; vhost shares the VM group when io_cpus is empty."""
+    vm, io = cpus(rd(V + "/vm_cpus")), cpus(rd(V + "/io_cpus"))
+    return {"vcpu": vm, "vhost": io or vm}
+
+
+def parse_threads(text):
+    rows = {}
+    for line in (text or "").splitlines():
+        f = line.split()
+        if len(f) < 3:
+            continue
+        row = {"kind": f[1], "cpus": cpus(f[2]), "placed": True,
+               "line": line}
+        for tok in f[3:]:
+            if tok.startswith("allowed="):
+                row["allowed"] = cpus(tok[8:])
+            elif tok.startswith("unplaced="):
+                row["placed"] = False
+        rows[f[0]] = row
+    return rows
+
+
+def cpuset_cpus(tid):
+    """The cpuset.cpus (as written, offline CPUs included) of the nearest
+    cgroup of @tid that sets them."""
+    cg = rd("/proc/%s/cgroup" % tid)
+    path = None
+    for line in (cg or "").splitlines():
+        if line.startswith("0::"):
+            path = line[3:]
+    while path and path != "/":
+        set_ = rd(CG + path + "/cpuset.cpus")
+        if set_ and set_.strip():
+            return cpus(set_)
+        path = os.path.dirname(path)
+    return None
+
+
+def is_vm(pid):
+    c = comm_of(pid)
+    return c is not None and (c == "vhost_vm" or c.startswith("qemu-system"))
+
+
+def live_once(pid):
+    """Problems of one VM now; None if the VM is gone."""
+    text = rd("%s/vms/%s/threads" % (V, pid))
+    if text is None:
+        return None
+    groups = vm_groups()
+    if (rd(V + "/enabled") or "0").strip() != "1":
+        groups = {}     # nothing is placed
+    rows = parse_threads(text)
+    probs = []
+    try:
+        mine = set(os.listdir("/proc/%s/task" % pid))
+    except OSError:
+        return None
+    # Its vhost kernel threads (6.1): named after it, outside the process;
+    # found once per run (a scan of every process), so only those are
+    # checked for being listed.
+    kthreads = set(vm_threads(pid)) - mine
+    for tid, row in rows.items():
+        real = status_cpus(tid)
+        if real is None:
+            continue
+        if tid not in mine and comm_of(tid) != "vhost-%s" % pid:
+            probs.append("vm %s lists %s (%s), not one of its threads"
+                         % (pid, tid, comm_of(tid)))
+        if real != row["cpus"]:
+            probs.append("vm %s tid %s: vspace says %s, /proc %s"
+                         % (pid, tid, sorted(row["cpus"]), sorted(real)))
+        if row["kind"] in groups and row["placed"]:
+            if "allowed" in row and not real <= row["allowed"]:
+                probs.append("tid %s on %s outside allowed %s"
+                             % (tid, sorted(real), sorted(row["allowed"])))
+            if not real <= groups[row["kind"]]:
+                probs.append("placed %s tid %s on %s outside its group %s"
+                             ": '%s'"
+                             % (row["kind"], tid, sorted(real),
+                                sorted(groups[row["kind"]]), row["line"]))
+        lim = cpuset_limit(tid)
+        if lim is not None and lim and not real <= lim:
+            probs.append("tid %s on %s outside its cpuset %s"
+                         % (tid, sorted(real), sorted(lim)))
+        # vspace's own belief, against the cgroup: what it would give
+        # back must be within the cpuset (as written: offline CPUs stay).
+        conf = cpuset_cpus(tid)
+        if "allowed" in row and conf and not row["allowed"] <= conf:
+            probs.append("tid %s allowed %s outside its cpuset.cpus %s"
+                         % (tid, sorted(row["allowed"]), sorted(conf)))
+        # Left out of its group for a reason that is not hotplug, it
+        # sits at its allowed CPUs.
+        if ("unplaced=outside" in row["line"] or
+                "unplaced=nogroup" in row["line"]) and \
+                real != row.get("allowed", real):
+            probs.append("unplaced tid %s on %s, allowed %s"
+                         % (tid, sorted(real), sorted(row["allowed"])))
+    hz = os.sysconf("SC_CLK_TCK")
+    up = float(rd("/proc/uptime").split()[0])
+    for tid in mine | kthreads:
+        st = rd("/proc/%s/stat" % tid)
+        if st is None or tid in rows:
+            continue
+        f = st.rsplit(")", 1)[1].split()
+        if f[0] in "ZX":
+            continue
+        if up - int(f[19]) / hz > 1.0:
+            probs.append("vm %s: thread %s (%s) is not listed"
+                         % (pid, tid, comm_of(tid)))
+    return probs
+
+
+def cmd_live():
+    bad = 0
+    for d in sorted(glob.glob(V + "/vms/[0-9]*")):
+        pid = os.path.basename(d)
+        probs = []
+        for _ in range(TRIES):
+            probs = live_once(pid)
+            if not probs:
+                break
+            time.sleep(0.1)
+        if not probs:
+            continue
+        # A VM that exited while we looked is vspace's to forget next
+        # interval, not a problem.
+        if not is_vm(pid):
+            continue
+        for p in probs[:10]:
+            print("# live: " + p)
+        bad = 1
+    return bad
+
+
+def cmd_snap(path):
+    snap = {}
+    for pid in vm_pids():
+        for tid in vm_threads(pid):
+            c, n = status_cpus(tid), nice_of(tid)
+            if c is not None and n is not None:
+                snap[tid] = {"pid": pid, "comm": comm_of(tid),
+                             "cpus": sorted(c), "nice": n}
+    with open(path, "w") as f:
+        json.dump(snap, f)
+    print("# snap: %d threads of %d VMs" % (len(snap), len(vm_pids())))
+    return 0
+
+
+def cmd_same(path, expect=None):
+    with open(path) as f:
+        snap = json.load(f)
+    want = {}
+    if expect:
+        for line in open(expect):
+            f = line.split()
+            if len(f) == 3:
+                want[f[0]] = (cpus(f[1]), int(f[2]))
+    bad = seen = 0
+    for tid, s in snap.items():
+        real, n = status_cpus(tid), nice_of(tid)
+        if real is None or n is None or comm_of(tid) != s["comm"]:
+            continue
+        seen += 1
+        exp, exp_nice = want.get(tid, (set(s["cpus"]), s["nice"]))
+        if real != exp or n != exp_nice:
+            bad += 1
+            if bad <= 10:
+                print("# same: tid %s (%s): cpus %s nice %d, want %s nice %d"
+                      % (tid, s["comm"], sorted(real), n, sorted(exp),
+                         exp_nice))
+    print("# same: %d threads checked, %d differ" % (seen, bad))
+    return 1 if bad or not seen else 0
+
+
+def cmd_bound(pid):
+    rows = parse_threads(rd("%s/vms/%s/threads" % (V, pid)))
+    groups = vm_groups()
+    bad = vcpus = 0
+    for tid, row in rows.items():
+        real = status_cpus(tid)
+        if row["kind"] not in groups or not row["placed"] or real is None:
+            continue
+        vcpus += row["kind"] == "vcpu"
+        if not real <= groups[row["kind"]]:
+            print("# bound: %s tid %s on %s, group %s"
+                  % (row["kind"], tid, sorted(real),
+                     sorted(groups[row["kind"]])))
+            bad = 1
+    if not vcpus:
+        print("# bound: vm %s has no placed vcpu thread" % pid)
+        bad = 1
+    return bad
+
+
+def cmd_slab():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("2")
+    time.sleep(1)
+    total = 0
+    for line in open("/proc/slabinfo"):
+        f = line.split()
+        if len(f) > 1 and (f[0].startswith("kmalloc-") or
+                           f[0] == "kernfs_node_cache"):
+            total += int(f[1])
+    print(total)
+    return 0
+
+
+def main():
+    a = sys.argv[1:]
+    if a[:1] == ["live"]:
+        return cmd_live()
+    if a[:1] == ["snap"] and len(a) == 2:
+        return cmd_snap(a[1])
+    if a[:1] == ["same"] and len(a) in (2, 3):
+        return cmd_same(a[1], a[2] if len(a) == 3 else None)
+    if a[:1] == ["bound"] and len(a) == 2:
+        return cmd_bound(a[1])
+    if a[:1] == ["nice"] and len(a) == 2:
+        print(nice_of(a[1]))
+        return 0
+    if a[:1] == ["slab"]:
+        return cmd_slab()
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
