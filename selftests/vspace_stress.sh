@@ -60,6 +60,9 @@ command -v python3 >/dev/null || skip_all "no python3"
 for f in vhost_vm vs_fuzz vs_churn.sh vs_check.py; do
 	[ -x "./$f" ] || skip_all "no ./$f (make -C selftests)"
 done
+for f in taskset renice shuf pgrep; do
+	command -v $f >/dev/null || skip_all "no $f"
+done
 
 TMP=$(mktemp -d /tmp/vs-stress.XXXXXX)
 KVM=
