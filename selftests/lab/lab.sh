@@ -243,6 +243,8 @@ prepare() {
 	KVERS=()
 	for k in $KERNELS; do
 		if [ "$k" = debug ]; then
+			# certs/ and scripts/sign-file need OpenSSL's headers.
+			need_pkgs libssl-dev
 			log "building the debug kernel (cached in $CACHE/debug)"
 			kver=$("$LAB/debugkernel.sh" "$CACHE")
 		else
