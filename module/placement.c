@@ -310,14 +310,13 @@ void vspace_vm_sync_masks(struct vspace_vm *vm)
 	struct task_struct *task;
 
 	lockdep_assert_held(&vspace_lock);
+	/* Every managed thread, every period: no reference taken. */
+	rcu_read_lock();
 	list_for_each_entry(t, &vm->threads, node) {
-		t->rewritten = false;
-		task = get_pid_task(t->pid, PIDTYPE_PID);
-		if (!task)
-			continue;
-		t->rewritten = vspace_thread_sync_mask(vm, t, task);
-		put_task_struct(task);
+		task = pid_task(t->pid, PIDTYPE_PID);
+		t->rewritten = task && vspace_thread_sync_mask(vm, t, task);
 	}
+	rcu_read_unlock();
 	list_for_each_entry(e, &vm->threads, node) {
 		if (!e->rewritten)
 			continue;
@@ -365,17 +364,49 @@ static void vspace_thread_unbind(struct vspace_vm *vm, struct vspace_thread *t,
 	t->narrowed = false;
 }
 
+/* Whether @t's isolation boost is to change. */
+static bool vspace_boost_changes(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	return t->boosted != (t->bound && t->kind == VSPACE_KIND_VHOST &&
+			      vspace_nr_confined && !vm->pol.confined);
+}
+
+/* Whether bound @t has what vspace would ask for now, vspace_scratch. */
+static bool vspace_has_scratch(const struct vspace_thread *t)
+{
+	return t->bound &&
+	       (cpumask_equal(t->applied, vspace_scratch) ||
+		(t->narrowed && cpumask_subset(t->applied, vspace_scratch)));
+}
+
+/* Whether @t is placed in @group as last time; vspace_scratch is clobbered. */
+static bool vspace_placed_as_before(const struct vspace_thread *t,
+				    const struct cpumask *group)
+{
+	return t->bound && t->unplaced == VSPACE_PLACED &&
+	       cpumask_and(vspace_scratch, group, t->allowed) &&
+	       vspace_has_scratch(t);
+}
+
 /*
  * Bind one thread to its group within its allowed mask, or leave it at
  * that mask and say why; vhost workers also get their isolation boost.
+ * @synced: its mask was taken in this period (vspace_vm_sync_masks()), so
+ * a thread placed as before is left alone without a look at it; anything
+ * else looks again first, right before it would set the mask, so as not
+ * to undo a change from outside that just landed.
  */
-static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
+static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t,
+				bool synced)
 {
 	const struct cpumask *group = vspace_target(t);
 	struct task_struct *task;
 	u8 why = VSPACE_PLACED;
 
 	if (!group)
+		return;
+	if (synced && !cpumask_empty(group) && vspace_placed_as_before(t, group) &&
+	    !vspace_boost_changes(vm, t))
 		return;
 	task = get_pid_task(t->pid, PIDTYPE_PID);
 	if (!task)
@@ -390,9 +421,7 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t)
 		vspace_thread_unbind(vm, t, task);
 		goto out;
 	}
-	if (t->bound && (cpumask_equal(t->applied, vspace_scratch) ||
-			 (t->narrowed &&
-			  cpumask_subset(t->applied, vspace_scratch))))
+	if (vspace_has_scratch(t))
 		goto out;	/* as placed last time */
 	if (!t->bound && cpumask_equal(vspace_cur, vspace_scratch)) {
 		/*
@@ -520,7 +549,12 @@ module_param(bind_delay_ms, uint, 0644);
 MODULE_PARM_DESC(bind_delay_ms,
 		 "testing only: ms (at most 1000) between a decision and its binds");
 
-void vspace_place_all(void)
+/*
+ * Bind every managed thread where it belongs now. @synced: the periodic
+ * work has just taken in the changes from outside (vspace_vm_sync_masks()),
+ * and each thread's own are taken in again as it is placed.
+ */
+static void vspace_place(bool synced)
 {
 	unsigned int delay = READ_ONCE(bind_delay_ms);
 	struct vspace_thread *t;
@@ -532,10 +566,21 @@ void vspace_place_all(void)
 	if (unlikely(delay))
 		msleep(min(delay, 1000U));
 	list_for_each_entry(vm, &vspace_vms, node) {
-		vspace_vm_sync_masks(vm);
+		if (!synced)
+			vspace_vm_sync_masks(vm);
 		list_for_each_entry(t, &vm->threads, node)
-			vspace_thread_place(vm, t);
+			vspace_thread_place(vm, t, synced);
 	}
+}
+
+void vspace_place_all(void)
+{
+	vspace_place(false);
+}
+
+void vspace_place_rescanned(void)
+{
+	vspace_place(true);
 }
 
 void vspace_restore_all(void)

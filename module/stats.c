@@ -111,19 +111,34 @@ static void vspace_tstat_read(const struct vspace_tstat *s,
 	c->rx_bytes = READ_ONCE(s->rx_bytes);
 }
 
-/* Take what @t did since the last call into its and @vm's figures. */
-static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
+/*
+ * Take what @t did since the last call into its and @vm's figures. Returns
+ * false, with an empty sample, if it did nothing: most managed threads of
+ * a big host sleep through most intervals, and they then cost a read.
+ */
+static bool vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 {
 	struct vspace_sample *s = &t->sample;
 	struct vspace_counts now;
+	bool moved = false;
 	int i;
 
-	memset(s, 0, sizeof(*s));
 	vspace_tstat_read(t->stat, &now);
-	for (i = 0; i < VSPACE_NR_COUNTS; i++)
-		vspace_counts_u64(&s->c)[i] =
-			vspace_delta(vspace_counts_u64(&now)[i],
+	for (i = 0; i < VSPACE_NR_COUNTS; i++) {
+		u64 d = vspace_delta(vspace_counts_u64(&now)[i],
 				     &vspace_counts_u64(&t->last)[i]);
+
+		vspace_counts_u64(&s->c)[i] = d;
+		moved |= d;
+	}
+	/* A wait goes into the histogram with wait_ns: no wait, no change. */
+	if (!moved) {
+		if (s->waits)
+			memset(s->hist, 0, sizeof(s->hist));
+		s->waits = 0;
+		return false;
+	}
+	s->waits = 0;
 	for (i = 0; i < VSPACE_HIST_BUCKETS; i++) {
 		u32 h = READ_ONCE(t->stat->hist[i]);
 
@@ -131,7 +146,6 @@ static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 		t->hist_last[i] = h;
 		s->waits += s->hist[i];
 	}
-	vspace_sample_finish(s);
 
 	vspace_counts_add(&t->total, &s->c);
 	vspace_counts_add(&vm->total, &s->c);
@@ -141,6 +155,7 @@ static void vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 		if (t->unplaced == VSPACE_PLACED)
 			vm->io_sample_ns += s->c.runtime_ns;
 	}
+	return true;
 }
 
 void vspace_thread_stat_start(struct vspace_thread *t)
@@ -226,9 +241,13 @@ void vspace_stats_update(void)
 		memset(&vm->sample, 0, sizeof(vm->sample));
 		vm->io_sample_ns = 0;
 		list_for_each_entry(t, &vm->threads, node) {
-			if (!t->stat)
+			if (!t->stat) {
+				/* Out of memory when it was found: try again. */
+				vspace_thread_stat_start(t);
 				continue;
-			vspace_thread_fold(vm, t);
+			}
+			if (!vspace_thread_fold(vm, t))
+				continue;
 			vspace_sample_add(&vm->sample, &t->sample);
 			/*
 			 * A thread left outside its group waits where no
@@ -268,6 +287,26 @@ void vspace_stats_update(void)
 	}
 }
 
+/* The cost of one period's work; vspace_lock held. */
+void vspace_stats_work(u64 work_ns, int cpu)
+{
+	struct vspace_thread *t;
+	struct vspace_vm *vm;
+	unsigned int vms = 0, threads = 0;
+
+	lockdep_assert_held(&vspace_lock);
+	vspace_stats.work_ns = work_ns;
+	vspace_stats.work_max_ns = max(vspace_stats.work_max_ns, work_ns);
+	if (!trace_work_enabled())
+		return;
+	list_for_each_entry(vm, &vspace_vms, node) {
+		vms++;
+		list_for_each_entry(t, &vm->threads, node)
+			threads += t->kind != VSPACE_KIND_OTHER;
+	}
+	trace_work(work_ns, vms, threads, cpu);
+}
+
 /* @d per second over the last interval. */
 static u64 vspace_per_s(u64 d)
 {
@@ -280,8 +319,9 @@ ssize_t vspace_stats_show(char *buf)
 	int len = 0, g;
 
 	mutex_lock(&vspace_lock);
-	len += sysfs_emit_at(buf, len, "interval_ns %llu\n",
-			     vspace_stats.interval_ns);
+	len += sysfs_emit_at(buf, len, "interval_ns %llu\nwork_ns %llu\nwork_max_ns %llu\n",
+			     vspace_stats.interval_ns, vspace_stats.work_ns,
+			     vspace_stats.work_max_ns);
 	for (g = 0; g < NR_VSPACE_GROUPS; g++) {
 		const struct vspace_group_stats *gs = &vspace_stats.group[g];
 		const char *n = vspace_group_names[g];
@@ -365,8 +405,12 @@ int vspace_vm_thread_stats_render(struct vspace_vm *vm, struct vspace_text *text
 				   "%d %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
 				   t->tid, vspace_kind_names[t->kind],
 				   c.runtime_ns, c.wait_ns, c.preemptions,
-				   c.migrations, c.wakeups, t->sample.p50_ns,
-				   t->sample.p99_ns, c.tx_packets, c.tx_bytes,
+				   c.migrations, c.wakeups,
+				   vspace_hist_percentile(t->sample.hist,
+							  t->sample.waits, 50),
+				   vspace_hist_percentile(t->sample.hist,
+							  t->sample.waits, 99),
+				   c.tx_packets, c.tx_bytes,
 				   c.rx_packets, c.rx_bytes);
 	}
 	return 0;

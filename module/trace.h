@@ -4,6 +4,7 @@
  *   vspace:sample     each group, each interval
  *   vspace:vm_sample  each managed VM, each interval
  *   vspace:decision   each interval in which the policy changed something
+ *   vspace:work       each period: what the periodic work cost
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vspace
@@ -38,6 +39,23 @@ TRACE_EVENT(sample,
 		      __entry->cpus, __entry->util_pct, __entry->p99_wait_ns,
 		      __entry->preemptions, __entry->migrations,
 		      __entry->interval_ns)
+);
+
+TRACE_EVENT(work,
+	    TP_PROTO(u64 work_ns, unsigned int vms, unsigned int threads,
+		     int cpu),
+	    TP_ARGS(work_ns, vms, threads, cpu),
+	    TP_STRUCT__entry(__field(u64, work_ns)
+			     __field(unsigned int, vms)
+			     __field(unsigned int, threads)
+			     __field(int, cpu)),
+	    TP_fast_assign(__entry->work_ns = work_ns;
+			   __entry->vms = vms;
+			   __entry->threads = threads;
+			   __entry->cpu = cpu;),
+	    TP_printk("work_ns=%llu vms=%u threads=%u cpu=%d",
+		      __entry->work_ns, __entry->vms, __entry->threads,
+		      __entry->cpu)
 );
 
 TRACE_EVENT(vm_sample,

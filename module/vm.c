@@ -15,10 +15,17 @@
  * exits is simply not found again and is forgotten; nothing dereferences a
  * task that may be gone. All of this runs in process context under
  * vspace_lock.
+ *
+ * The cost of a period is in managed threads, not in host tasks: VMs are
+ * indexed by pid and a VM's threads by thread number; the walk of every
+ * task that finds vhost kernel threads runs only when one may have
+ * appeared; discovery looks at a bounded number of pids per period.
  */
 #include <linux/fdtable.h>
 #include <linux/file.h>
+#include <linux/hashtable.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -26,21 +33,41 @@
 
 #include "vspace.h"
 
-/* How many new VMs one auto-discovery pass adds at most. */
+/*
+ * One auto-discovery pass looks at this many pids at most, with a
+ * reschedule point every VSPACE_DISCOVER_RESCHED, and adds at most
+ * VSPACE_DISCOVER_BATCH new VMs; the next pass goes on from there.
+ */
+#define VSPACE_DISCOVER_SCAN	1024
+#define VSPACE_DISCOVER_RESCHED	64
 #define VSPACE_DISCOVER_BATCH	16
+
+/* New vhost kernel threads one walk of the host's tasks takes at most. */
+#define VSPACE_KTHREAD_BATCH	256
+
+/* The managed VMs by process number (global pid); under vspace_lock. */
+static DEFINE_XARRAY(vspace_vm_index);
+
+/*
+ * When vhost kernel threads were last looked for, and whether they must be
+ * again though no new one was announced (a VM was added, a worker was not
+ * yet working on its mm, or the batch was full); under vspace_lock.
+ */
+static unsigned long vspace_kthreads_seen_seq;
+static bool vspace_kthreads_due = true;
+static DEFINE_HASHTABLE(vspace_mm_hash, 8);
+
+/*
+ * Where the next auto-discovery sweep goes on, and how far it has read the
+ * ring of processes that named a vCPU thread; under vspace_vms_lock.
+ */
+static pid_t vspace_discover_next;
+static unsigned int vspace_discover_named;
 
 struct vspace_found {
 	struct pid *pid;
 	u8 kind;
 };
-
-static bool vspace_comm_is_vcpu(const char *comm)
-{
-	size_t len = strlen(comm);
-
-	return !strncmp(comm, "CPU ", 4) && len > 8 &&
-	       !strcmp(comm + len - 4, "/KVM");
-}
 
 static bool vspace_comm_is_vhost(const char *comm)
 {
@@ -88,13 +115,15 @@ static bool vspace_is_vhost_kthread(struct task_struct *p,
 
 /*
  * Take references to the threads of @leader and to the vhost kernel threads
- * working on its mm: at most @max of them. Returns how many, or -E2BIG if
- * there were more (the references taken are put).
+ * of @vm that still work on its mm (new ones are found by
+ * vspace_vms_find_kthreads()): at most @max of them. Returns how many, or
+ * -E2BIG if there were more (the references taken are put).
  */
-static int vspace_collect(struct task_struct *leader, struct vspace_found *f,
-			  int max)
+static int vspace_collect(struct vspace_vm *vm, struct task_struct *leader,
+			  struct vspace_found *f, int max)
 {
 	struct mm_struct *mm = get_task_mm(leader);
+	struct vspace_thread *kt;
 	struct task_struct *t, *p;
 	int n = 0;
 
@@ -105,15 +134,16 @@ static int vspace_collect(struct task_struct *leader, struct vspace_found *f,
 		f[n].kind = vspace_classify(t);
 		f[n++].pid = get_task_pid(t, PIDTYPE_PID);
 	}
-	if (mm) {
-		for_each_process(p) {
-			if (!vspace_is_vhost_kthread(p, mm))
-				continue;
-			if (n == max)
-				goto full;
-			f[n].kind = VSPACE_KIND_VHOST;
-			f[n++].pid = get_task_pid(p, PIDTYPE_PID);
-		}
+	list_for_each_entry(kt, &vm->threads, node) {
+		if (!kt->kthread || !mm)
+			continue;
+		p = pid_task(kt->pid, PIDTYPE_PID);
+		if (!p || !vspace_is_vhost_kthread(p, mm))
+			continue;
+		if (n == max)
+			goto full;
+		f[n].kind = VSPACE_KIND_VHOST;
+		f[n++].pid = get_pid(kt->pid);
 	}
 	rcu_read_unlock();
 	if (mm)
@@ -137,15 +167,38 @@ static void vspace_thread_free(struct vspace_thread *t)
 	kfree(t);
 }
 
+/*
+ * @vm's thread for @pid. A thread number can be reused by a new thread
+ * while the old one is still listed, so the pid itself must match.
+ */
 static struct vspace_thread *vspace_thread_find(struct vspace_vm *vm,
 						struct pid *pid)
 {
-	struct vspace_thread *t;
+	struct vspace_thread *t = xa_load(&vm->tids, pid_nr(pid));
 
-	list_for_each_entry(t, &vm->threads, node)
-		if (t->pid == pid)
-			return t;
-	return NULL;
+	return t && t->pid == pid ? t : NULL;
+}
+
+/*
+ * List and index a new thread and start counting it; -ENOMEM (and @t
+ * freed) if it cannot be indexed. It takes the place of a listed thread of
+ * the same number, which is gone and leaves at the next sweep.
+ */
+static int vspace_thread_link(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	if (xa_is_err(xa_store(&vm->tids, t->tid, t, GFP_KERNEL))) {
+		vspace_thread_free(t);
+		return -ENOMEM;
+	}
+	list_add_tail(&t->node, &vm->threads);
+	vspace_thread_stat_start(t);
+	return 0;
+}
+
+static void vspace_thread_unlink(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	xa_cmpxchg(&vm->tids, t->tid, t, NULL, GFP_KERNEL);
+	list_del(&t->node);
 }
 
 /* A new thread of @vm, for @pid (whose reference it takes); NULL if no memory. */
@@ -169,10 +222,62 @@ static struct vspace_thread *vspace_thread_new(struct vspace_vm *vm,
 	t->kind = f->kind;
 	task = get_pid_task(t->pid, PIDTYPE_PID);
 	if (task) {
+		t->kthread = task->flags & PF_KTHREAD;
 		vspace_thread_first_sight(vm, t, task);
 		put_task_struct(task);
 	}
 	return t;
+}
+
+/*
+ * The common case of a period: @vm's threads are those it lists (no thread
+ * started or exited: as many in the group as listed, all alive, and its
+ * kernel threads still its own). Then only the "other" threads are looked
+ * at again (an unnamed vCPU shows itself by running guest code); a changed
+ * kind is marked in ->seen. Under RCU.
+ */
+static bool vspace_vm_unchanged(struct vspace_vm *vm,
+				struct task_struct *leader)
+{
+	struct mm_struct *mm = READ_ONCE(leader->mm);
+	struct vspace_thread *t;
+	struct task_struct *p;
+	int n = 0;
+
+	list_for_each_entry(t, &vm->threads, node) {
+		p = pid_task(t->pid, PIDTYPE_PID);
+		if (!p)
+			return false;
+		if (t->kthread) {
+			if (!mm || !vspace_is_vhost_kthread(p, mm))
+				return false;
+			continue;
+		}
+		if (!same_thread_group(p, leader))
+			return false;
+		n++;
+	}
+	if (n != get_nr_threads(leader))
+		return false;
+	list_for_each_entry(t, &vm->threads, node) {
+		t->seen = false;
+		if (t->kind != VSPACE_KIND_OTHER)
+			continue;
+		/* It may have exited since: then the next period sees it. */
+		p = pid_task(t->pid, PIDTYPE_PID);
+		t->seen = p && vspace_classify(p) != VSPACE_KIND_OTHER;
+	}
+	return true;
+}
+
+/* Give @t its new kind @kind: as a thread vspace meets anew. */
+static void vspace_thread_rekind(struct vspace_vm *vm, struct vspace_thread *t,
+				 u8 kind)
+{
+	vspace_thread_restore(vm, t);
+	vspace_thread_stat_stop(vm, t);
+	t->kind = kind;
+	vspace_thread_stat_start(t);
 }
 
 /*
@@ -185,6 +290,7 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 {
 	struct vspace_thread *t, *tmp;
 	struct vspace_found *found;
+	struct task_struct *task;
 	int n, i, max, ret = 0;
 
 	/*
@@ -192,6 +298,22 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 	 * its creator's allowed mask (vspace_thread_first_sight()).
 	 */
 	vspace_vm_sync_masks(vm);
+
+	rcu_read_lock();
+	if (vspace_vm_unchanged(vm, leader)) {
+		rcu_read_unlock();
+		list_for_each_entry(t, &vm->threads, node) {
+			if (!t->seen)
+				continue;
+			task = get_pid_task(t->pid, PIDTYPE_PID);
+			if (!task)
+				continue;
+			vspace_thread_rekind(vm, t, vspace_classify(task));
+			put_task_struct(task);
+		}
+		return 0;
+	}
+	rcu_read_unlock();
 	/*
 	 * Room for threads appearing meanwhile, and for vhost kthreads (one
 	 * per queue pair on 6.1); more if that was not enough. A thread not
@@ -202,7 +324,7 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 		found = kvmalloc_array(max, sizeof(*found), GFP_KERNEL);
 		if (!found)
 			return -ENOMEM;
-		n = vspace_collect(leader, found, max);
+		n = vspace_collect(vm, leader, found, max);
 		if (n != -E2BIG)
 			break;
 		kvfree(found);
@@ -219,12 +341,8 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 			 * like any other thread for a moment.
 			 */
 			if (t->kind != found[i].kind &&
-			    t->kind != VSPACE_KIND_VCPU) {
-				vspace_thread_restore(vm, t);
-				vspace_thread_stat_stop(vm, t);
-				t->kind = found[i].kind;
-				vspace_thread_stat_start(t);
-			}
+			    t->kind != VSPACE_KIND_VCPU)
+				vspace_thread_rekind(vm, t, found[i].kind);
 			t->seen = true;
 			put_pid(found[i].pid);
 			continue;
@@ -236,8 +354,8 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 			continue;
 		}
 		t->seen = true;
-		list_add_tail(&t->node, &vm->threads);
-		vspace_thread_stat_start(t);
+		if (vspace_thread_link(vm, t))
+			ret = -ENOMEM;
 	}
 	kvfree(found);
 
@@ -246,7 +364,7 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 			continue;
 		vspace_thread_restore(vm, t);
 		vspace_thread_stat_stop(vm, t);
-		list_del(&t->node);
+		vspace_thread_unlink(vm, t);
 		vspace_thread_free(t);
 	}
 	return ret;
@@ -290,6 +408,7 @@ static void vspace_vm_unlink(struct vspace_vm *vm)
 	list_for_each_entry(t, &vm->threads, node)
 		vspace_thread_restore(vm, t);
 	vspace_vm_stop_stats(vm);
+	xa_erase(&vspace_vm_index, vm->nr);
 	list_del(&vm->node);
 	vm->dead = true;
 }
@@ -303,21 +422,22 @@ void vspace_vm_release(struct vspace_vm *vm)
 		kvfree(vm->snap[i].buf);
 	list_for_each_entry_safe(t, tmp, &vm->threads, node)
 		vspace_thread_free(t);
+	xa_destroy(&vm->tids);
 	put_pid(vm->pid);
 	kfree(vm);
 }
 
+/* The VM of process @nr (global pid); vspace_lock or RCU held. */
 static struct vspace_vm *vspace_vm_find(pid_t nr)
 {
-	struct vspace_vm *vm;
-
-	list_for_each_entry(vm, &vspace_vms, node)
-		if (vm->nr == nr)
-			return vm;
-	return NULL;
+	return xa_load(&vspace_vm_index, nr);
 }
 
-/* The VM whose process is @nr in the writer's pid namespace. */
+/*
+ * The VM whose process is @nr in the writer's pid namespace. A list
+ * search: vms/remove is the operator's, and must find a VM whose process
+ * died before the periodic work noticed.
+ */
 static struct vspace_vm *vspace_vm_find_vnr(pid_t nr)
 {
 	struct vspace_vm *vm;
@@ -326,6 +446,122 @@ static struct vspace_vm *vspace_vm_find_vnr(pid_t nr)
 		if (pid_vnr(vm->pid) == nr)
 			return vm;
 	return NULL;
+}
+
+struct vspace_kthread_found {
+	struct pid *pid;
+	struct vspace_vm *vm;
+};
+
+/* The VM whose address space is @mm; under RCU or vspace_lock. */
+static struct vspace_vm *vspace_vm_of_mm(struct mm_struct *mm)
+{
+	struct vspace_vm *vm;
+
+	hash_for_each_possible(vspace_mm_hash, vm, mm_node, (unsigned long)mm)
+		if (vm->mm == mm)
+			return vm;
+	return NULL;
+}
+
+/*
+ * Under RCU: the vhost kernel threads working for a managed VM that it
+ * does not list yet, at most VSPACE_KTHREAD_BATCH in @f. Sets *@again if
+ * it had to leave some for the next walk.
+ */
+static int vspace_kthreads_walk(struct vspace_kthread_found *f, bool *again)
+{
+	char comm[TASK_COMM_LEN];
+	struct task_struct *p;
+	struct mm_struct *mm;
+	struct vspace_vm *vm;
+	int n = 0;
+
+	for_each_process(p) {
+		if (!(p->flags & PF_KTHREAD))
+			continue;
+		get_task_comm(comm, p);
+		if (!vspace_comm_is_vhost(comm))
+			continue;
+		mm = READ_ONCE(p->mm);
+		if (!mm) {
+			/* Not working yet (or done): look again. */
+			*again = true;
+			continue;
+		}
+		vm = vspace_vm_of_mm(mm);
+		if (!vm || vspace_thread_find(vm, task_pid(p)))
+			continue;
+		if (n == VSPACE_KTHREAD_BATCH) {
+			*again = true;
+			break;
+		}
+		f[n].pid = get_task_pid(p, PIDTYPE_PID);
+		f[n++].vm = vm;
+	}
+	return n;
+}
+
+/*
+ * Find the vhost kernel threads of the managed VMs (6.1, and 6.12's kthread
+ * mode), with one walk of the host's tasks, and only when one may have
+ * appeared since the last walk; vspace_lock held. Each VM's rescan keeps
+ * them from then on (vspace_collect()).
+ */
+static void vspace_vms_find_kthreads(void)
+{
+	unsigned long seq = vspace_vhost_kthreads_seq();
+	struct vspace_kthread_found *f;
+	struct vspace_found found;
+	struct task_struct *task;
+	struct vspace_thread *t;
+	struct vspace_vm *vm;
+	bool again = false;
+	int n, i;
+
+	lockdep_assert_held(&vspace_lock);
+	if (list_empty(&vspace_vms) ||
+	    (!vspace_kthreads_due && seq == vspace_kthreads_seen_seq))
+		return;
+	f = kmalloc_array(VSPACE_KTHREAD_BATCH, sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return;
+
+	hash_init(vspace_mm_hash);
+	list_for_each_entry(vm, &vspace_vms, node) {
+		task = vspace_vm_task(vm);
+		vm->mm = task ? get_task_mm(task) : NULL;
+		if (task)
+			put_task_struct(task);
+		if (vm->mm)
+			hash_add(vspace_mm_hash, &vm->mm_node,
+				 (unsigned long)vm->mm);
+	}
+	rcu_read_lock();
+	n = vspace_kthreads_walk(f, &again);
+	rcu_read_unlock();
+	list_for_each_entry(vm, &vspace_vms, node) {
+		if (vm->mm)
+			mmput(vm->mm);
+		vm->mm = NULL;
+	}
+
+	for (i = 0; i < n; i++) {
+		found.pid = f[i].pid;
+		found.kind = VSPACE_KIND_VHOST;
+		t = vspace_thread_new(f[i].vm, &found);
+		if (!t) {
+			put_pid(f[i].pid);
+			again = true;
+			continue;
+		}
+		t->seen = true;
+		if (vspace_thread_link(f[i].vm, t))
+			again = true;
+	}
+	kfree(f);
+	vspace_kthreads_seen_seq = seq;
+	vspace_kthreads_due = again;
 }
 
 static int vspace_fd_is_kvm_vm(const void *unused, struct file *file,
@@ -368,6 +604,7 @@ static int vspace_vm_add_task(struct task_struct *task)
 	if (!vm)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&vm->threads);
+	xa_init(&vm->tids);
 	vm->pid = get_task_pid(task, PIDTYPE_TGID);
 	vm->nr = task->tgid;
 	vm->pol.weight = VSPACE_WEIGHT_DEFAULT;
@@ -384,6 +621,10 @@ static int vspace_vm_add_task(struct task_struct *task)
 		goto out_free;
 	}
 
+	/* Its index slot first, so that nothing can fail once it is visible. */
+	ret = xa_reserve(&vspace_vm_index, vm->nr, GFP_KERNEL);
+	if (ret)
+		goto out_free;
 	/*
 	 * Not under vspace_lock: a failing directory creation waits for
 	 * readers of the files it made, and they take vspace_lock. Nothing
@@ -393,14 +634,17 @@ static int vspace_vm_add_task(struct task_struct *task)
 	ret = vspace_sysfs_vm_add(vm);
 	mutex_lock(&vspace_lock);
 	if (ret) {
+		xa_release(&vspace_vm_index, vm->nr);
 		/* The probes must forget its threads before it is freed. */
 		vspace_vm_stop_stats(vm);
 		vspace_sysfs_vm_put(vm);
 		return ret;
 	}
+	xa_store(&vspace_vm_index, vm->nr, vm, GFP_KERNEL);
 	list_add_tail(&vm->node, &vspace_vms);
+	/* Its vhost kernel threads may all predate it. */
+	vspace_kthreads_due = true;
 	pr_info("managing VM %d (%s)\n", vm->nr, task->comm);
-	vspace_place_all();
 	return 0;
 
 out_free:
@@ -442,6 +686,10 @@ int vspace_vm_add(pid_t nr)
 		ret = -EEXIST;
 	else
 		ret = vspace_vm_add_task(task);
+	if (!ret) {
+		vspace_vms_find_kthreads();
+		vspace_place_all();
+	}
 	mutex_unlock(&vspace_lock);
 	mutex_unlock(&vspace_vms_lock);
 out:
@@ -493,9 +741,11 @@ void vspace_vms_rescan(void)
 		vspace_vm_sync(vm, task);
 		put_task_struct(task);
 	}
+	vspace_vms_find_kthreads();
+	vspace_collect_tune();
 	vspace_stats_update();
 	vspace_alloc_step();
-	vspace_place_all();
+	vspace_place_rescanned();
 	mutex_unlock(&vspace_lock);
 
 	list_for_each_entry_safe(vm, tmp, &gone, node) {
@@ -515,17 +765,83 @@ static bool vspace_shows_vcpu(struct task_struct *p)
 	return false;
 }
 
+/* Under RCU: whether process @p is a VM to add. */
+static bool vspace_discover_wants(struct task_struct *p)
+{
+	return p && !(p->flags & PF_KTHREAD) && !vspace_vm_find(p->tgid) &&
+	       !vspace_process_exiting(p) && vspace_shows_vcpu(p) &&
+	       vspace_has_kvm_vm(p);
+}
+
+/*
+ * Under RCU: the processes that hold a KVM VM, show a vCPU thread and are
+ * not managed, at most VSPACE_DISCOVER_BATCH: first those that named a
+ * vCPU thread lately, then from the sweep, which looks at
+ * VSPACE_DISCOVER_SCAN tasks at most from vspace_discover_next on.
+ */
+static int vspace_discover_scan(struct pid **cand)
+{
+	pid_t named[VSPACE_NAMED_RING];
+	struct task_struct *p;
+	struct pid *pid;
+	int n = 0, seen = 0, i, j, nr;
+
+	nr = vspace_named_vcpus(&vspace_discover_named, named);
+	for (i = 0; i < nr && n < VSPACE_DISCOVER_BATCH; i++) {
+		/* A process names several vCPUs (or itself, often): once. */
+		for (j = 0; j < i && named[j] != named[i]; j++)
+			;
+		if (j < i)
+			continue;
+		if (i && !(i % 8)) {
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
+		pid = find_pid_ns(named[i], &init_pid_ns);
+		p = pid ? pid_task(pid, PIDTYPE_TGID) : NULL;
+		if (vspace_discover_wants(p))
+			cand[n++] = get_pid(pid);
+	}
+
+	while (seen < VSPACE_DISCOVER_SCAN && n < VSPACE_DISCOVER_BATCH) {
+		if (seen && !(seen % VSPACE_DISCOVER_RESCHED)) {
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
+		pid = find_ge_pid(vspace_discover_next, &init_pid_ns);
+		if (!pid) {
+			/* The end of the pids: the next pass starts over. */
+			vspace_discover_next = 0;
+			break;
+		}
+		vspace_discover_next = pid_nr(pid) + 1;
+		seen++;
+		p = pid_task(pid, PIDTYPE_TGID);
+		if (!p || p->flags & PF_KTHREAD || vspace_vm_find(p->tgid))
+			continue;
+		seen += get_nr_threads(p);
+		if (vspace_discover_wants(p))
+			cand[n++] = get_pid(pid);
+	}
+	return n;
+}
+
 /*
  * auto_discover: manage every process that holds a KVM VM and shows a vCPU
  * thread (by name, or by having run guest code). Only such processes go
  * into a batch, so processes that merely look like one (threads named
- * "CPU n/KVM", no KVM) cannot fill every batch and hide a real VM.
+ * "CPU n/KVM", no KVM) cannot fill every batch and hide a real VM. Each
+ * period looks at the next VSPACE_DISCOVER_SCAN tasks, so its cost does
+ * not grow with the host; a whole sweep takes (host's tasks / 1024)
+ * periods.
  */
 void vspace_vms_discover(void)
 {
 	struct pid *cand[VSPACE_DISCOVER_BATCH];
 	struct task_struct *p;
-	int n = 0, i;
+	int n, i;
 
 	lockdep_assert_held(&vspace_vms_lock);
 	if (!READ_ONCE(vspace_config.auto_discover))
@@ -533,15 +849,7 @@ void vspace_vms_discover(void)
 
 	mutex_lock(&vspace_lock);
 	rcu_read_lock();
-	for_each_process(p) {
-		if (p->flags & PF_KTHREAD || vspace_vm_find(p->tgid) ||
-		    vspace_process_exiting(p) || !vspace_shows_vcpu(p) ||
-		    !vspace_has_kvm_vm(p))
-			continue;
-		cand[n++] = get_task_pid(p, PIDTYPE_TGID);
-		if (n == VSPACE_DISCOVER_BATCH)
-			break;
-	}
+	n = vspace_discover_scan(cand);
 	rcu_read_unlock();
 
 	for (i = 0; i < n; i++) {
@@ -608,5 +916,6 @@ void vspace_vms_uninit(void)
 
 	list_for_each_entry_safe(vm, tmp, &gone, node)
 		vspace_sysfs_vm_del(vm);
+	xa_destroy(&vspace_vm_index);
 	mutex_unlock(&vspace_vms_lock);
 }

@@ -6,6 +6,7 @@
 #include <linux/kobject.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/xarray.h>
 #include <uapi/vspace.h>
 
 #include "policy.h"
@@ -67,7 +68,9 @@ struct vspace_groups {
 
 /**
  * struct vspace_tstat - what the scheduler probes count for one thread
- * @hnode:       in collect.c's hash table, keyed by @task.
+ * @hnode:       in collect.c's hash table, keyed by @task: one node per
+ *               generation of the table, so it can be in an old and a new
+ *               one while the table is resized.
  * @task:        the key; compared, dereferenced only in probes that were
  *               handed this task by the scheduler.
  * @dead:        the task exited (sched_process_exit); probes ignore it.
@@ -91,7 +94,7 @@ struct vspace_groups {
  * Counters only grow: readers take differences.
  */
 struct vspace_tstat {
-	struct hlist_node hnode;
+	struct hlist_node hnode[2];
 	struct task_struct *task;
 	bool dead;
 	bool vhost;
@@ -159,6 +162,7 @@ enum vspace_unplaced {
  *            an exited thread is simply not found.
  * @tid:      its number, for display.
  * @kind:     enum vspace_kind.
+ * @kthread:  a vhost kernel thread (not in the VM's thread group).
  * @bound:    vspace set its affinity (@applied), and @allowed is what it
  *            gives back.
  * @narrowed: the kernel gave it less than vspace asked (a mask set through
@@ -191,6 +195,7 @@ struct vspace_thread {
 	struct pid *pid;
 	pid_t tid;
 	u8 kind;
+	bool kthread;
 	bool bound;
 	bool narrowed;
 	bool boosted;
@@ -236,6 +241,9 @@ struct vspace_snap {
  * @pid:     reference to the QEMU process's pid.
  * @nr:      its number.
  * @threads: list of &struct vspace_thread.
+ * @tids:    the same, indexed by thread number (global pid).
+ * @mm:      its address space while vhost kernel threads are looked for
+ *           (compared only), and @mm_node hashes it then.
  * @drifts:  sum of its threads' drifts, including forgotten threads.
  * @total:   counts of its vCPU and vhost threads since added, including
  *           threads that exited.
@@ -260,6 +268,9 @@ struct vspace_vm {
 	struct pid *pid;
 	pid_t nr;
 	struct list_head threads;
+	struct xarray tids;
+	struct mm_struct *mm;
+	struct hlist_node mm_node;
 	unsigned long drifts;
 	struct vspace_counts total;
 	u64 io_ns;
@@ -292,10 +303,14 @@ struct vspace_group_stats {
 /**
  * struct vspace_stats - the last interval; under vspace_lock
  * @interval_ns: its real length.
+ * @work_ns:     what the last period's work took (wall time, in the work).
+ * @work_max_ns: the most any period's work took since vspace was loaded.
  * @group:       per group.
  */
 struct vspace_stats {
 	u64 interval_ns;
+	u64 work_ns;
+	u64 work_max_ns;
 	struct vspace_group_stats group[NR_VSPACE_GROUPS];
 };
 
@@ -311,6 +326,15 @@ extern unsigned int vspace_nr_confined;
 extern struct mutex vspace_lock;
 extern struct mutex vspace_vms_lock;
 extern bool vspace_stopping;
+
+/* QEMU's name for a vCPU thread (debug-threads=on): "CPU n/KVM". */
+static inline bool vspace_comm_is_vcpu(const char *comm)
+{
+	size_t len = strnlen(comm, TASK_COMM_LEN);
+
+	return !strncmp(comm, "CPU ", 4) && len > 8 &&
+	       !strcmp(comm + len - 4, "/KVM");
+}
 
 extern const char * const vspace_mode_names[NR_VSPACE_MODES];
 extern const char * const vspace_kind_names[NR_VSPACE_KINDS];
@@ -362,6 +386,7 @@ void vspace_placement_uninit(void);
 unsigned int vspace_usable_cpus(void);
 void vspace_groups_update(void);
 void vspace_place_all(void);
+void vspace_place_rescanned(void);
 void vspace_restore_all(void);
 void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
 			       struct task_struct *task);
@@ -373,6 +398,11 @@ void vspace_task_mask(struct task_struct *task, struct cpumask *mask);
 int vspace_collect_init(void);
 void vspace_collect_uninit(void);
 struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost);
+unsigned long vspace_vhost_kthreads_seq(void);
+void vspace_collect_tune(void);
+/* Processes that named a vCPU thread lately: at most this many per call. */
+#define VSPACE_NAMED_RING	64
+unsigned int vspace_named_vcpus(unsigned int *seen, pid_t *tgids);
 void vspace_tstat_put(struct vspace_tstat *s);
 u64 vspace_hist_percentile(const u32 *hist, u64 n, unsigned int pct);
 
@@ -380,6 +410,7 @@ u64 vspace_hist_percentile(const u32 *hist, u64 n, unsigned int pct);
 int vspace_stats_init(void);
 void vspace_stats_uninit(void);
 void vspace_stats_update(void);
+void vspace_stats_work(u64 work_ns, int cpu);
 void vspace_thread_stat_start(struct vspace_thread *t);
 void vspace_thread_stat_stop(struct vspace_vm *vm, struct vspace_thread *t);
 ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf);

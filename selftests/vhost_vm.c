@@ -7,6 +7,8 @@
  *   -c N  N threads named "CPU n/KVM";
  *   -K    hold a real KVM VM (KVM_CREATE_VM on /dev/kvm);
  *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep);
+ *   -I    vCPU threads never wake (pause()), as halted vCPUs of an idle
+ *         guest: nothing but vspace's own work runs (make scale);
  *   -d MS create the vhost workers MS ms after saying ready, as QEMU does
  *         when the guest's driver comes up;
  *   -t N  also drive a real virtio-net device (vnet.c): a vhost-net worker
@@ -49,7 +51,7 @@
 #endif
 #define VHOST_FORK_OWNER_KTHREAD 0
 
-static int duty;
+static int duty, idle;
 static volatile sig_atomic_t go;
 
 static void on_usr1(int sig)
@@ -129,6 +131,8 @@ static void *vcpu(void *arg)
 
 	snprintf(name, sizeof(name), "CPU %ld/KVM", (long)arg);
 	pthread_setname_np(pthread_self(), name);
+	while (idle)
+		pause();
 	for (;;) {
 		long long start = now_ns();
 
@@ -192,13 +196,14 @@ int main(int argc, char **argv)
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:d:t:l:r:i:o:S:g:s")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:Id:t:l:r:i:o:S:g:s")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
 		case 'k': kthread = 1; break;
 		case 'K': kvm = 1; break;
 		case 'b': duty = atoi(optarg); break;
+		case 'I': idle = 1; break;
 		case 'd': delay = atoi(optarg); break;
 		case 't': traffic = atoll(optarg); break;
 		case 'l': len = atoi(optarg); break;

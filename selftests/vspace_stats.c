@@ -116,7 +116,7 @@ static pid_t spawn_hog(int cpu)
 
 FIXTURE(stats) {
 	pid_t child, qemu, hogs[3];
-	char enabled[8];
+	char enabled[8], cpus[256], io_min[16];
 };
 
 FIXTURE_SETUP(stats)
@@ -125,6 +125,8 @@ FIXTURE_SETUP(stats)
 	if (access("/dev/vhost-net", R_OK | W_OK))
 		SKIP(return, "no /dev/vhost-net (modprobe vhost_net)");
 	ASSERT_EQ(0, vs_read("enabled", self->enabled, sizeof(self->enabled)));
+	ASSERT_EQ(0, vs_read("cpus", self->cpus, sizeof(self->cpus)));
+	ASSERT_EQ(0, vs_read("io_cpus_min", self->io_min, sizeof(self->io_min)));
 	ASSERT_EQ(0, vs_write("interval_ms", "100"));
 	self->hogs[0] = self->hogs[1] = self->hogs[2] = 0;
 	self->child = self->qemu = 0;
@@ -149,6 +151,8 @@ FIXTURE_TEARDOWN(stats)
 		vm_op("vms/remove", self->qemu);
 	kill_vm(self->child);
 	vs_write("enabled", self->enabled);
+	vs_write("cpus", self->cpus);
+	vs_write("io_cpus_min", self->io_min);
 }
 
 /* |got - want| is within 5% of want, or within @slack. */
@@ -328,18 +332,27 @@ TEST_F(stats, unload_under_load)
 	self->qemu = 0;
 }
 
-/* A "name value" line of vms/<qemu>/stats. */
-static long long vm_stat(pid_t qemu, const char *name)
+/* A "name value" line of @buf, or -1. */
+static long long stat_of(const char *buf, const char *name)
 {
-	char buf[2048], key[64], *p;
+	char key[64];
+	const char *p;
 
-	if (vm_file(qemu, "stats", buf, sizeof(buf)))
-		return -1;
 	snprintf(key, sizeof(key), "%s ", name);
 	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
 		if (!strncmp(p, key, strlen(key)))
 			return atoll(p + strlen(key));
 	return -1;
+}
+
+/* A "name value" line of vms/<qemu>/stats. */
+static long long vm_stat(pid_t qemu, const char *name)
+{
+	char buf[2048];
+
+	if (vm_file(qemu, "stats", buf, sizeof(buf)))
+		return -1;
+	return stat_of(buf, name);
 }
 
 /*
@@ -449,6 +462,159 @@ TEST_F(stats, trace_events)
 	EXPECT_GE(1, abs(vm_lines - io_lines));
 	EXPECT_GE(1, abs(vm_lines - vm_samples));
 	ASSERT_EQ(0, tracefs_write("trace", ""));
+}
+
+/* All of vms/<qemu>/@name (longer than a page: read to its end); bytes. */
+static ssize_t vm_file_all(pid_t qemu, const char *name, char *buf,
+			   size_t len)
+{
+	char path[128];
+	ssize_t n, got = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), VSPACE_SYSFS_DIR "/vms/%d/%s", qemu, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	while (got < (ssize_t)len - 1 &&
+	       (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return got;
+}
+
+/*
+ * vCPU threads of a VM woken by the wakeups of each of them, counted.
+ * Returns how many of its vCPU threads thread_stats lists, and sets
+ * *@counted to those with wakeups and run time.
+ */
+static int vcpus_counted(pid_t qemu, char *buf, size_t len, int *counted)
+{
+	long long runtime, wait, preempt, migr, wakeups;
+	char *line, *save = NULL, kind[16];
+	int tid, n = 0;
+
+	*counted = 0;
+	if (vm_file_all(qemu, "thread_stats", buf, len) <= 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%d %15s %lld %lld %lld %lld %lld", &tid, kind,
+			   &runtime, &wait, &preempt, &migr, &wakeups) != 7 ||
+		    strcmp(kind, "vcpu"))
+			continue;
+		n++;
+		*counted += runtime > 0 && wakeups > 0;
+	}
+	return n;
+}
+
+/*
+ * Every managed thread is counted however many there are: the probes'
+ * table grows with them (64 buckets to start, over 1,000 for 300 threads) and
+ * shrinks when they go, and no entry is lost on the way. The
+ * vCPU threads of vhost_vm wake every 10 ms.
+ */
+TEST_F_TIMEOUT(stats, all_threads_counted, 120)
+{
+	const int nvcpu = 300;
+	int n, counted;
+	char *buf;
+
+	buf = malloc(1 << 20);
+	ASSERT_NE(NULL, buf);
+	START_VM("-w 1 -c 300");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	usleep(1000000);
+	n = vcpus_counted(self->qemu, buf, 1 << 20, &counted);
+	TH_LOG("%d vCPU threads listed, %d with wakeups and run time", n,
+	       counted);
+	EXPECT_EQ(nvcpu, n);
+	EXPECT_EQ(nvcpu, counted);
+
+	/* Down to a few threads: the table shrinks; they are still found. */
+	ASSERT_EQ(0, vm_op("vms/remove", self->qemu));
+	kill_vm(self->child);
+	START_VM("-w 1 -c 2 -b 20");
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	usleep(1000000);
+	n = vcpus_counted(self->qemu, buf, 1 << 20, &counted);
+	TH_LOG("then %d vCPU threads listed, %d counted", n, counted);
+	EXPECT_EQ(2, n);
+	EXPECT_EQ(2, counted);
+	free(buf);
+}
+
+/*
+ * vspace's own work is measured (stats work_ns, vspace:work), and runs off
+ * the managed CPUs when cpus leaves one out: the CPU column of the trace,
+ * which the tracer fills in, says where each period ran.
+ */
+TEST_F(stats, work_off_managed_cpus)
+{
+	char buf[65536], online[64], managed[64], *p;
+	long long work, work_max;
+	int first, last, cpu, periods = 0, off = 0;
+	ssize_t n;
+	int fd;
+
+	if (access("/sys/kernel/tracing/events/vspace/work", F_OK))
+		SKIP(return, "no tracefs at /sys/kernel/tracing");
+	ASSERT_EQ(0, vs_online_cpus(online, sizeof(online)));
+	if (sscanf(online, "%d-%d", &first, &last) != 2 || strchr(online, ','))
+		SKIP(return, "online CPUs %s: not one range of 2 or more",
+		     online);
+	/*
+	 * The first CPU is the host's: vspace manages the others (with 2
+	 * CPUs, one: no room for an I/O group, so io_cpus_min 0).
+	 */
+	ASSERT_EQ(0, vs_write("io_cpus_min", "0"));
+	snprintf(managed, sizeof(managed), "%d-%d", first + 1, last);
+	ASSERT_EQ(0, vs_write("cpus", managed));
+	START_VM("-w 1 -c 1 -b 30");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	usleep(300000);
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+	ASSERT_EQ(0, tracefs_write("events/vspace/work/enable", "1"));
+	usleep(1000000);
+	ASSERT_EQ(0, tracefs_write("events/vspace/work/enable", "0"));
+
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, " work: work_ns=")); p++) {
+		char *col = p;
+
+		/* Back to this line's "[NNN]" CPU column. */
+		while (col > buf && col[-1] != '\n')
+			col--;
+		col = strchr(col, '[');
+		ASSERT_NE(NULL, col);
+		cpu = atoi(col + 1);
+		periods++;
+		if (cpu != first) {
+			off++;
+			TH_LOG("a period ran on CPU %d: %.*s", cpu,
+			       (int)strcspn(col, "\n"), col);
+		}
+	}
+	TH_LOG("%d periods in 1 s, %d on managed CPUs", periods, off);
+	EXPECT_LE(3, periods);
+	EXPECT_EQ(0, off);
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+
+	ASSERT_EQ(0, vs_read("stats", buf, sizeof(buf)));
+	work = stat_of(buf, "work_ns");
+	work_max = stat_of(buf, "work_max_ns");
+	TH_LOG("work_ns %lld, work_max_ns %lld", work, work_max);
+	EXPECT_LT(0, work);
+	EXPECT_LE(work, work_max);
 }
 
 VS_HARNESS_MAIN

@@ -402,6 +402,36 @@ cmd_bench() {
 	cat "$CACHE/results/bench/bench.txt"
 }
 
+# Scale: the periodic work and the hooks at 10 to 10,000 managed threads
+# beside 1,000 and 20,000 host processes, with -icount, on 6.1 and 6.12
+# at once (one host thread each); SCALE_* in the environment go through the
+# cache (see guest-scale.sh).
+cmd_scale() {
+	local kver out pids=() rc=0
+	KERNELS=${LAB_KERNELS:-6.1 6.12}
+	LAB_QEMU_EXTRA="-icount shift=0,sleep=off"
+	MEM=${LAB_MEM:-8192}
+	prepare
+	make -s -C "$TOP/selftests" KSRC="$CACHE/linux-source-6.12" all
+	local v
+	for v in ${!SCALE_@}; do printf 'export %s=%q\n' "$v" "${!v}"; done >"$CACHE/scale-env"
+	for kver in "${KVERS[@]}"; do
+		# 6.1 hangs bringing up a second CPU under -icount (QEMU 7.2).
+		BOOT_QUIET=1 boot "$kver" selftests/lab/guest-scale.sh \
+			"$CACHE/results/scale-$kver" "$(case $kver in 6.1.*) echo 1 ;; *) echo 4 ;; esac)" &
+		pids+=($!)
+	done
+	for kver in "${pids[@]}"; do wait "$kver" || rc=1; done
+	out=$CACHE/results/scale.tsv
+	: >"$out"
+	for kver in "${KVERS[@]}"; do
+		tail -n +2 "$CACHE/results/scale-$kver/scale.tsv" >>"$out" 2>/dev/null ||
+			{ log "$kver: no results (see $CACHE/results/scale-$kver/console.log)"; rc=1; }
+	done
+	python3 "$LAB/scale-report.py" "$out" | tee "$CACHE/results/scale.txt"
+	return $rc
+}
+
 # The evaluation: a longer run of selftests/eval/eval.py (EVAL_ARGS adds
 # options), then plots; results go to Documentation/evaluation/.
 cmd_eval() {
@@ -441,8 +471,9 @@ check-debug)
 	;;
 demo) cmd_demo ;;
 bench) cmd_bench ;;
+scale) cmd_scale ;;
 eval) cmd_eval ;;
 run) shift; cmd_run "$@" ;;
 prepare) prepare ;;
-*) die "usage: lab.sh check|check-full|check-debug|demo|bench|eval|run SCRIPT|prepare" ;;
+*) die "usage: lab.sh check|check-full|check-debug|demo|bench|scale|eval|run SCRIPT|prepare" ;;
 esac
