@@ -421,6 +421,32 @@ static int tracefs_write(const char *file, const char *val)
 }
 
 /*
+ * Trace the events under tracefs @events (e.g. "events/vspace") for 1 s
+ * into @buf; bytes read, or -1.
+ */
+static ssize_t trace_for_a_second(const char *events, char *buf, size_t len)
+{
+	char enable[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(enable, sizeof(enable), "%s/enable", events);
+	if (tracefs_write("trace", "") || tracefs_write(enable, "1"))
+		return -1;
+	usleep(1000000);
+	if (tracefs_write(enable, "0"))
+		return -1;
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/*
  * vspace:sample fires for each group and vspace:vm_sample for each VM every
  * interval, with what vspace sees; perf and bpftrace read the same events.
  */
@@ -429,24 +455,14 @@ TEST_F(stats, trace_events)
 	char buf[65536], want[64], *p;
 	int vm_lines = 0, io_lines = 0, vm_samples = 0;
 	ssize_t n;
-	int fd;
 
 	if (access("/sys/kernel/tracing/events/vspace", F_OK))
 		SKIP(return, "no tracefs at /sys/kernel/tracing");
 	START_VM("-w 1 -c 1 -b 30");
 	ASSERT_EQ(0, vs_write("enabled", "1"));
 	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
-	ASSERT_EQ(0, tracefs_write("trace", ""));
-	ASSERT_EQ(0, tracefs_write("events/vspace/enable", "1"));
-	usleep(1000000);
-	ASSERT_EQ(0, tracefs_write("events/vspace/enable", "0"));
-
-	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = trace_for_a_second("events/vspace", buf, sizeof(buf));
 	ASSERT_LT(0, n);
-	buf[n] = '\0';
 	snprintf(want, sizeof(want), "vm_sample: pid=%d ", self->qemu);
 	for (p = buf; (p = strstr(p, "sample: ")); p++) {
 		vm_lines += !strncmp(p, "sample: group=vm cpus=", 22);
@@ -558,7 +574,6 @@ TEST_F(stats, work_off_managed_cpus)
 	long long work, work_max;
 	int first, last, cpu, periods = 0, off = 0;
 	ssize_t n;
-	int fd;
 
 	if (access("/sys/kernel/tracing/events/vspace/work", F_OK))
 		SKIP(return, "no tracefs at /sys/kernel/tracing");
@@ -577,17 +592,8 @@ TEST_F(stats, work_off_managed_cpus)
 	ASSERT_EQ(0, vs_write("enabled", "1"));
 	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
 	usleep(300000);
-	ASSERT_EQ(0, tracefs_write("trace", ""));
-	ASSERT_EQ(0, tracefs_write("events/vspace/work/enable", "1"));
-	usleep(1000000);
-	ASSERT_EQ(0, tracefs_write("events/vspace/work/enable", "0"));
-
-	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = trace_for_a_second("events/vspace/work", buf, sizeof(buf));
 	ASSERT_LT(0, n);
-	buf[n] = '\0';
 	for (p = buf; (p = strstr(p, " work: work_ns=")); p++) {
 		char *col = p;
 
