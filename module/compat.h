@@ -47,27 +47,4 @@ static inline bool vspace_is_user_worker(struct task_struct *t)
 #define VSPACE_PREV_STATE READ_ONCE(prev->__state)
 #endif
 
-/* The housekeeping types were flags before 5.18. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 18, 0)
-#define HK_TYPE_WQ	HK_FLAG_WQ
-#define HK_TYPE_DOMAIN	HK_FLAG_DOMAIN
-#endif
-
-/*
- * Whether @cpu is isolated beyond the boot's housekeeping masks: 6.3+ says
- * so in one call, which also knows cpuset's isolated partitions (6.7+).
- */
-#include <linux/sched/isolation.h>
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-static inline bool vspace_cpu_isolated(int cpu)
-{
-	return cpu_is_isolated(cpu);
-}
-#else
-static inline bool vspace_cpu_isolated(int cpu)
-{
-	return false;
-}
-#endif
-
 #endif /* _VSPACE_COMPAT_H */

@@ -9,20 +9,15 @@
  * they must not take vspace_lock (see Documentation/design.rst).
  *
  * The work is vspace's own cost, so it is measured (stats work_ns, the
- * vspace:work event) and kept off the CPUs it manages where it can be: it
- * runs bound to a housekeeping CPU (not isolated by isolcpus= or
- * nohz_full=), preferably one outside cpus; else one of the I/O group
- * rather than of the VM group, whose vCPUs are the latency that matters,
- * or the free CPUs, which energy and resource mode keep idle.
- *
- * It has a workqueue of its own: a work item is kept from running twice at
- * once only within one workqueue, and destroying it at unload waits for
- * the last run. CPU-intensive, because one period may take milliseconds.
+ * vspace:work event). It has an unbound workqueue of its own: a work item
+ * is kept from running twice at once only within one workqueue, and
+ * destroying it at unload waits for the last run. Its CPUs are the
+ * unbound workqueues' (/sys/devices/virtual/workqueue/cpumask), which is
+ * how an operator keeps it off the managed CPUs.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/ktime.h>
-#include <linux/sched/isolation.h>
 #include <linux/workqueue.h>
 
 #include "vspace.h"
@@ -32,61 +27,18 @@ static DECLARE_DELAYED_WORK(vspace_work, vspace_work_fn);
 static struct workqueue_struct *vspace_wq;
 static int vspace_cpuhp_state;
 
-/* Whether @cpu may run the work: active, and not isolated. */
-static bool vspace_work_may_run(int cpu)
-{
-	return cpu_active(cpu) && !vspace_cpu_isolated(cpu) &&
-	       cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_WQ)) &&
-	       cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_DOMAIN));
-}
-
-/*
- * The CPU for the work, in the order above; WORK_CPU_UNBOUND if none may
- * run it. vspace_lock and the hotplug read lock held.
- */
-static int vspace_work_cpu(void)
-{
-	int cpu, io = -1, any = -1;
-
-	lockdep_assert_held(&vspace_lock);
-	for_each_online_cpu(cpu) {
-		if (!vspace_work_may_run(cpu))
-			continue;
-		if (!cpumask_test_cpu(cpu, vspace_config.cpus))
-			return cpu;
-		if (io < 0 && cpumask_test_cpu(cpu, vspace_groups.io))
-			io = cpu;
-		if (any < 0 && !cpumask_test_cpu(cpu, vspace_groups.vm))
-			any = cpu;
-	}
-	if (io >= 0)
-		return io;
-	if (any >= 0)
-		return any;
-	for_each_online_cpu(cpu)
-		if (vspace_work_may_run(cpu))
-			return cpu;
-	return WORK_CPU_UNBOUND;
-}
-
 /*
  * Queue the work an interval from now, or (@kick) run it at once even if
- * it is queued for later; vspace_lock held. The hotplug lock keeps the
- * chosen CPU from going away before its timer is set. Requeueing itself,
- * the work must not push back a kick that came while it ran: no @kick.
+ * it is queued for later; vspace_lock held. Requeueing itself, the work
+ * must not push back a kick that came while it ran: no @kick.
  */
 static void vspace_work_queue(bool kick)
 {
-	int cpu;
-
-	cpus_read_lock();
-	cpu = vspace_work_cpu();
 	if (kick)
-		mod_delayed_work_on(cpu, vspace_wq, &vspace_work, 0);
+		mod_delayed_work(vspace_wq, &vspace_work, 0);
 	else
-		queue_delayed_work_on(cpu, vspace_wq, &vspace_work,
-				      msecs_to_jiffies(vspace_config.interval_ms));
-	cpus_read_unlock();
+		queue_delayed_work(vspace_wq, &vspace_work,
+				   msecs_to_jiffies(vspace_config.interval_ms));
 }
 
 static void vspace_work_fn(struct work_struct *work)
@@ -121,11 +73,7 @@ void vspace_worker_kick(void)
 		vspace_work_queue(true);
 }
 
-/*
- * Not vspace_worker_kick(): no vspace_lock under the hotplug lock. Queued
- * at once, so no timer is armed on a CPU going down; the work then moves
- * itself back to its CPU.
- */
+/* Not vspace_worker_kick(): no vspace_lock under the hotplug lock. */
 static int vspace_cpu_changed(unsigned int cpu)
 {
 	if (!READ_ONCE(vspace_stopping))
@@ -137,7 +85,7 @@ int vspace_worker_init(void)
 {
 	int ret;
 
-	vspace_wq = alloc_workqueue("vspace", WQ_CPU_INTENSIVE, 1);
+	vspace_wq = alloc_workqueue("vspace", WQ_UNBOUND, 1);
 	if (!vspace_wq)
 		return -ENOMEM;
 	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "vspace:online",

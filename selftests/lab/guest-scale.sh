@@ -31,9 +31,9 @@ pp_n=${SCALE_PINGPONG:-20000}
 secs=${SCALE_SECS:-5}
 out=$LAB_OUT/scale.tsv
 
-# The last CPU runs pingpong; vspace manages all but CPU 0, where its work
-# then runs (worker.c); the VMs' threads only sleep. On one CPU (6.1, which
-# does not bring up a second one under -icount) all three share it.
+# The last CPU runs pingpong; vspace manages all but CPU 0, the host's;
+# the VMs' threads only sleep. On one CPU (6.1, which does not bring up a
+# second one under -icount) all of it shares that CPU.
 ncpu=$(nproc)
 last=$((ncpu - 1))
 managed=1-$last
