@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Allocation: each interval, hand the measured figures to the policy
- * (policy.c), apply what it decides, and keep the last decisions where the
- * operator can see them: the decisions file and the vspace:decision trace
- * event. Only intervals that changed something are recorded.
+ * Allocation: the policy's state between intervals. Each interval, hand
+ * the measured figures to the policy (policy.c), hand what it decides to
+ * placement (group sizes, the I/O CPUs the confined VMs get), and keep the
+ * last decisions where the operator can see them: the decisions file and
+ * the vspace:decision trace event. Only intervals that changed something
+ * are recorded.
  *
  * Everything here runs under vspace_lock.
  */
@@ -38,13 +40,19 @@ struct vspace_decision {
 	u32 confined;
 };
 
+/* The heuristic's state (stats shows its demand); under vspace_lock. */
+struct vspace_policy vspace_policy;
+/* VMs whose I/O is confined now, and the I/O CPUs they get; vspace_lock. */
+static unsigned int vspace_nr_confined;
+static unsigned int vspace_confined_cpus;
+
 static struct vspace_decision vspace_decisions[VSPACE_DECISIONS];
 static unsigned long vspace_nr_decisions;
 
 static const char * const vspace_why_names[VSPACE_NR_WHY] = VSPACE_WHY_NAMES;
 
-void vspace_decision_log(const struct vspace_policy_out *out,
-			 const struct vspace_policy_in *in)
+static void vspace_decision_log(const struct vspace_policy_out *out,
+				const struct vspace_policy_in *in)
 {
 	struct vspace_decision *d;
 	struct vspace_vm *vm;
@@ -142,13 +150,65 @@ static void vspace_count_threads(struct vspace_policy_in *in)
 				      VSPACE_PG_IO : VSPACE_PG_VM].threads++;
 }
 
+/* Hand the policy's sizes to placement. */
+static void vspace_alloc_apply(void)
+{
+	/* Priority only where a single I/O CPU cannot be split. */
+	vspace_groups_layout(vspace_policy.vm, vspace_policy.io,
+			     vspace_confined_cpus,
+			     vspace_nr_confined && !vspace_confined_cpus &&
+			     vspace_policy.io == 1);
+}
+
 /*
- * One interval of the policy, after vspace_stats_update(): decide, lay the
- * groups out again; the caller then places the threads.
+ * Fit the sizes to the usable CPUs and bounds of now (hotplug, cpus or
+ * io_cpus_min/max changed) between decisions, and lay the groups out.
+ */
+void vspace_alloc_fit(void)
+{
+	struct vspace_policy_out out = {
+		.old_vm = vspace_policy.vm,
+		.old_io = vspace_policy.io,
+		.old_free = vspace_policy.ncpus - vspace_policy.vm -
+			    vspace_policy.io,
+		.why = VSPACE_WHY_BOUNDS,
+	};
+	unsigned int n = vspace_usable_cpus();
+
+	lockdep_assert_held(&vspace_lock);
+	if (vspace_policy_clamp(&vspace_policy, n, vspace_config.io_cpus_min,
+				vspace_config.io_cpus_max, vspace_policy.mode)) {
+		out.vm = vspace_policy.vm;
+		out.io = vspace_policy.io;
+		out.free = n - out.vm - out.io;
+		vspace_decision_log(&out, NULL);
+	}
+	vspace_confined_cpus = min(vspace_confined_cpus,
+				   vspace_policy.io ? vspace_policy.io - 1 : 0);
+	vspace_alloc_apply();
+}
+
+void vspace_alloc_init(void)
+{
+	mutex_lock(&vspace_lock);
+	cpus_read_lock();
+	vspace_policy_init(&vspace_policy, vspace_usable_cpus(),
+			   vspace_config.io_cpus_min, vspace_config.io_cpus_max,
+			   vspace_config.mode);
+	vspace_alloc_apply();
+	cpus_read_unlock();
+	mutex_unlock(&vspace_lock);
+}
+
+/*
+ * One interval of the policy, after vspace_stats_update(): decide on the
+ * CPUs online now (the hotplug lock held) and lay the groups out again;
+ * the caller then places the threads.
  */
 void vspace_alloc_step(void)
 {
-	u64 now = ktime_get_ns(), fresh;
+	u64 now = ktime_get_ns(), fresh, open_io_ns = 0;
+	unsigned int was_split = vspace_confined_cpus;
 	struct vspace_policy_in in = {};
 	struct vspace_policy_out out;
 	struct vspace_vm *vm;
@@ -158,6 +218,8 @@ void vspace_alloc_step(void)
 	lockdep_assert_held(&vspace_lock);
 	if (!vspace_config.enabled) {
 		vspace_nr_confined = 0;
+		vspace_confined_cpus = 0;
+		vspace_alloc_fit();
 		return;
 	}
 	fresh = (u64)VSPACE_LATENCY_FRESH * vspace_config.interval_ms *
@@ -188,10 +250,15 @@ void vspace_alloc_step(void)
 	list_for_each_entry(vm, &vspace_vms, node) {
 		isolate |= vspace_policy_isolate(&vspace_policy, &in, &vm->pol);
 		vspace_nr_confined += vm->pol.confined;
+		if (!vm->pol.confined)
+			open_io_ns += vm->pol.io_avg;
 	}
-	if (isolate)
+	vspace_confined_cpus = vspace_nr_confined ?
+		vspace_policy_confined_cpus(&vspace_policy, &in, open_io_ns,
+					    was_split) : 0;
+	if (isolate || vspace_confined_cpus != was_split)
 		out.why |= VSPACE_WHY_ISOLATE;
 	if (out.why)
 		vspace_decision_log(&out, &in);
-	vspace_groups_update();
+	vspace_alloc_apply();
 }

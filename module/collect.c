@@ -157,10 +157,10 @@ static noinline void vspace_account_switch(struct vspace_tstat *sp,
 		WRITE_ONCE(sp->run_start, 0);
 		smp_wmb();	/* pairs with vspace_tstat_read()'s smp_rmb() */
 		if (start)
-			WRITE_ONCE(sp->runtime_ns, sp->runtime_ns + now - start);
+			WRITE_ONCE(sp->c.runtime_ns, sp->c.runtime_ns + now - start);
 		/* Counted as the kernel counts nivcsw: still runnable. */
 		if (runnable) {
-			WRITE_ONCE(sp->preemptions, sp->preemptions + 1);
+			WRITE_ONCE(sp->c.preemptions, sp->c.preemptions + 1);
 			WRITE_ONCE(sp->wait_start, now);
 		} else {
 			WRITE_ONCE(sp->wait_start, 0);
@@ -172,7 +172,7 @@ static noinline void vspace_account_switch(struct vspace_tstat *sp,
 		if (start && now > start) {
 			d = now - start;
 			b = min_t(int, ilog2(d), VSPACE_HIST_BUCKETS - 1);
-			WRITE_ONCE(sn->wait_ns, sn->wait_ns + d);
+			WRITE_ONCE(sn->c.wait_ns, sn->c.wait_ns + d);
 			WRITE_ONCE(sn->hist[b], sn->hist[b] + 1);
 		}
 		WRITE_ONCE(sn->wait_start, 0);
@@ -195,7 +195,7 @@ static void vspace_probe_switch(void *data, VSPACE_SWITCH_PROTO)
 
 static noinline void vspace_account_wakeup(struct vspace_tstat *s)
 {
-	WRITE_ONCE(s->wakeups, s->wakeups + 1);
+	WRITE_ONCE(s->c.wakeups, s->c.wakeups + 1);
 	/*
 	 * A task woken before it got off its CPU, or while still queued
 	 * after a preemption, is not starting to wait now.
@@ -222,7 +222,7 @@ static void vspace_probe_migrate(void *data, struct task_struct *p,
 		return;
 	s = vspace_tstat_find(p);
 	if (s)
-		WRITE_ONCE(s->migrations, s->migrations + 1);
+		WRITE_ONCE(s->c.migrations, s->c.migrations + 1);
 }
 
 static void vspace_probe_exit(void *data, struct task_struct *p)
@@ -269,8 +269,8 @@ static void vspace_probe_tx(void *data, const struct sk_buff *skb)
 	len = skb->len;
 	if (skb_mac_header_was_set(skb))
 		len += skb->data - skb_mac_header(skb);
-	WRITE_ONCE(s->tx_packets, s->tx_packets + 1);
-	WRITE_ONCE(s->tx_bytes, s->tx_bytes + len);
+	WRITE_ONCE(s->c.tx_packets, s->c.tx_packets + 1);
+	WRITE_ONCE(s->c.tx_bytes, s->c.tx_bytes + len);
 }
 
 /* Host to guest: the worker copies a frame from the tap to the guest. */
@@ -280,8 +280,8 @@ static void vspace_probe_rx(void *data, const struct sk_buff *skb, int len)
 
 	if (!s)
 		return;
-	WRITE_ONCE(s->rx_packets, s->rx_packets + 1);
-	WRITE_ONCE(s->rx_bytes, s->rx_bytes + len);
+	WRITE_ONCE(s->c.rx_packets, s->c.rx_packets + 1);
+	WRITE_ONCE(s->c.rx_bytes, s->c.rx_bytes + len);
 }
 
 /*

@@ -109,7 +109,7 @@ int vspace_set_io_bound(bool is_max, unsigned int val)
 	} else {
 		WRITE_ONCE(vspace_config.io_cpus_min, min);
 		WRITE_ONCE(vspace_config.io_cpus_max, max);
-		vspace_groups_update();
+		vspace_alloc_fit();
 		vspace_place_all();
 	}
 	mutex_unlock(&vspace_lock);
@@ -223,7 +223,7 @@ int vspace_set_cpus(const struct cpumask *cpus)
 	}
 	cpus_read_unlock();
 	if (!ret) {
-		vspace_groups_update();
+		vspace_alloc_fit();
 		vspace_place_all();
 	}
 	mutex_unlock(&vspace_lock);

@@ -19,6 +19,8 @@ static int __init vspace_init(void)
 	ret = vspace_placement_init();
 	if (ret)
 		goto out_core;
+	/* Nothing to undo: the policy's state is static. */
+	vspace_alloc_init();
 
 	ret = vspace_stats_init();
 	if (ret)

@@ -7,7 +7,8 @@
  * out from the low end of the usable CPUs and the I/O group from the high
  * end, with the free CPUs between them. A resize moves one edge, so only
  * threads on the CPUs at that edge have to move: the kernel migrates a
- * thread only when its CPU leaves its mask.
+ * thread only when its CPU leaves its mask. Placement decides nothing: it
+ * lays out what alloc.c hands it and binds.
  *
  * Binding: every managed thread has an allowed mask, the CPUs the kernel
  * and the operator last gave it (its cpuset, taskset, libvirt's vcpupin).
@@ -22,12 +23,16 @@
  * offline CPUs included, because the kernel never widens a mask again
  * when a CPU comes back.
  *
- * Weighted I/O isolation: while the policy confines a VM (it used more
- * than its share of a saturated I/O group), the vhost workers of every
- * other VM run 10 nice levels above their own, about 9 times the weight:
- * they preempt the confined VM's workers when they wake, and it still gets
- * every cycle they leave. Only SCHED_NORMAL workers are touched, and their
- * nice level is given back with their affinity.
+ * Weighted I/O isolation: while the policy confines VMs (they used more
+ * than their share of a saturated I/O group), the I/O group is split: the
+ * confined VMs' vhost workers get the top CPUs of it, as many as their
+ * weighted share, the other VMs' workers the rest. Being spatial, it holds
+ * whatever cgroups the VMs run in (libvirt gives each VM its own, with the
+ * cpu controller, and priorities do not reach across those). A one-CPU
+ * I/O group cannot be split: then the other VMs' workers run 10 nice
+ * levels above their own instead, which orders them only against workers
+ * in the same run-queue group. Only SCHED_NORMAL workers are touched, and
+ * their nice level is given back with their affinity.
  *
  * Everything here runs in process context with vspace_lock held, because
  * set_cpus_allowed_ptr() may sleep.
@@ -43,9 +48,6 @@
 #include "vspace.h"
 
 struct vspace_groups vspace_groups;
-struct vspace_policy vspace_policy;
-/* VMs whose I/O is confined now; under vspace_lock. */
-unsigned int vspace_nr_confined;
 
 /* Scratch masks for binding; under vspace_lock. */
 static cpumask_var_t vspace_scratch, vspace_cur, vspace_tmp;
@@ -59,31 +61,19 @@ unsigned int vspace_usable_cpus(void)
 }
 
 /*
- * Lay the groups out at the policy's sizes, first fitting those to the CPUs
- * and bounds of now (hotplug, cpus or io_cpus_min/max changed).
+ * Lay the groups out: @vm and @io of the usable CPUs (sizes the policy
+ * fitted to them), the top @confined CPUs of the I/O group for the
+ * confined VMs' workers, and @boost: raise the others' workers instead.
  */
-void vspace_groups_update(void)
+void vspace_groups_layout(unsigned int vm, unsigned int io,
+			  unsigned int confined, bool boost)
 {
-	struct vspace_policy_out out = {
-		.old_vm = vspace_policy.vm,
-		.old_io = vspace_policy.io,
-		.old_free = vspace_policy.ncpus - vspace_policy.vm -
-			    vspace_policy.io,
-		.why = VSPACE_WHY_BOUNDS,
-	};
-	unsigned int n = vspace_usable_cpus(), vm, io, cpu;
+	unsigned int cpu;
 
-	if (vspace_policy_clamp(&vspace_policy, n, vspace_config.io_cpus_min,
-				vspace_config.io_cpus_max, vspace_policy.mode)) {
-		out.vm = vspace_policy.vm;
-		out.io = vspace_policy.io;
-		out.free = n - out.vm - out.io;
-		vspace_decision_log(&out, NULL);
-	}
-	vm = vspace_policy.vm;
-	io = vspace_policy.io;
+	vspace_usable_cpus();
 	cpumask_clear(vspace_groups.vm);
 	cpumask_clear(vspace_groups.io);
+	cpumask_clear(vspace_groups.io_confined);
 	cpumask_copy(vspace_groups.free, vspace_scratch);
 	for_each_cpu(cpu, vspace_scratch) {
 		if (!vm--)
@@ -95,9 +85,16 @@ void vspace_groups_update(void)
 		if (cpumask_test_cpu(cpu, vspace_groups.free)) {
 			cpumask_clear_cpu(cpu, vspace_groups.free);
 			cpumask_set_cpu(cpu, vspace_groups.io);
+			if (confined) {
+				cpumask_set_cpu(cpu, vspace_groups.io_confined);
+				confined--;
+			}
 			io--;
 		}
 	}
+	cpumask_andnot(vspace_groups.io_open, vspace_groups.io,
+		       vspace_groups.io_confined);
+	vspace_groups.boost = boost;
 }
 
 /*
@@ -131,18 +128,37 @@ static void vspace_thread_boost(struct vspace_thread *t,
 	t->boosted = true;
 }
 
-static const struct cpumask *vspace_target(const struct vspace_thread *t)
+static const struct cpumask *vspace_target(const struct vspace_vm *vm,
+					   const struct vspace_thread *t)
 {
+	const struct cpumask *part;
+
 	switch (t->kind) {
 	case VSPACE_KIND_VCPU:
 		return vspace_groups.vm;
 	case VSPACE_KIND_VHOST:
 		/* With no room for an I/O group, vhost shares the VM group. */
-		return cpumask_empty(vspace_groups.io) ? vspace_groups.vm :
-							 vspace_groups.io;
+		if (cpumask_empty(vspace_groups.io))
+			return vspace_groups.vm;
+		/*
+		 * Its VM's part of a split group; the whole group if its
+		 * cpuset or taskset leaves it nothing there.
+		 */
+		part = vm->pol.confined ? vspace_groups.io_confined :
+					  vspace_groups.io_open;
+		return cpumask_intersects(part, t->allowed) ? part :
+							      vspace_groups.io;
 	default:
 		return NULL;
 	}
+}
+
+/* Whether @t is a worker to raise above the confined VMs' (one I/O CPU). */
+static bool vspace_wants_boost(const struct vspace_vm *vm,
+			       const struct vspace_thread *t)
+{
+	return t->bound && t->kind == VSPACE_KIND_VHOST &&
+	       vspace_groups.boost && !vm->pol.confined;
 }
 
 /*
@@ -367,16 +383,20 @@ static void vspace_thread_unbind(struct vspace_vm *vm, struct vspace_thread *t,
 /* Whether @t's isolation boost is to change. */
 static bool vspace_boost_changes(struct vspace_vm *vm, struct vspace_thread *t)
 {
-	return t->boosted != (t->bound && t->kind == VSPACE_KIND_VHOST &&
-			      vspace_nr_confined && !vm->pol.confined);
+	return t->boosted != vspace_wants_boost(vm, t);
 }
 
-/* Whether bound @t has what vspace would ask for now, vspace_scratch. */
+/*
+ * Whether bound @t has what vspace would ask for now, vspace_scratch; a
+ * narrowed thread, if vspace would ask for the same CPUs as last time
+ * (a grown target, as when a split of the I/O group ends, asks again).
+ */
 static bool vspace_has_scratch(const struct vspace_thread *t)
 {
 	return t->bound &&
 	       (cpumask_equal(t->applied, vspace_scratch) ||
-		(t->narrowed && cpumask_subset(t->applied, vspace_scratch)));
+		(t->narrowed && cpumask_subset(t->applied, vspace_scratch) &&
+		 cpumask_weight(vspace_scratch) == t->asked));
 }
 
 /* Whether @t is placed in @group as last time; vspace_scratch is clobbered. */
@@ -399,7 +419,7 @@ static bool vspace_placed_as_before(const struct vspace_thread *t,
 static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t,
 				bool synced)
 {
-	const struct cpumask *group = vspace_target(t);
+	const struct cpumask *group = vspace_target(vm, t);
 	struct task_struct *task;
 	u8 why = VSPACE_PLACED;
 
@@ -457,10 +477,10 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t,
 		cpumask_copy(t->allowed, t->applied);
 	}
 	t->narrowed = t->bound && !cpumask_equal(t->applied, vspace_scratch);
+	t->asked = cpumask_weight(vspace_scratch);
 out:
 	t->unplaced = why;
-	vspace_thread_boost(t, task, t->bound && t->kind == VSPACE_KIND_VHOST &&
-			    vspace_nr_confined && !vm->pol.confined);
+	vspace_thread_boost(t, task, vspace_wants_boost(vm, t));
 	put_task_struct(task);
 }
 
@@ -518,7 +538,7 @@ void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
 	t->bound_at = ktime_get_ns();
 	pr_debug("tid %d inherited a binding; allowed %*pbl\n", t->tid,
 		 cpumask_pr_args(t->allowed));
-	if (!vspace_target(t))
+	if (!vspace_target(vm, t))
 		vspace_thread_unbind(vm, t, task);
 }
 
@@ -610,17 +630,16 @@ int vspace_placement_init(void)
 		goto out_scratch;
 	if (!zalloc_cpumask_var(&vspace_tmp, GFP_KERNEL))
 		goto out_cur;
-
-	mutex_lock(&vspace_lock);
-	cpus_read_lock();
-	vspace_policy_init(&vspace_policy, vspace_usable_cpus(),
-			   vspace_config.io_cpus_min, vspace_config.io_cpus_max,
-			   vspace_config.mode);
-	vspace_groups_update();
-	cpus_read_unlock();
-	mutex_unlock(&vspace_lock);
+	if (!zalloc_cpumask_var(&vspace_groups.io_confined, GFP_KERNEL))
+		goto out_tmp;
+	if (!zalloc_cpumask_var(&vspace_groups.io_open, GFP_KERNEL))
+		goto out_confined;
 	return 0;
 
+out_confined:
+	free_cpumask_var(vspace_groups.io_confined);
+out_tmp:
+	free_cpumask_var(vspace_tmp);
 out_cur:
 	free_cpumask_var(vspace_cur);
 out_scratch:
@@ -636,6 +655,8 @@ out_io:
 
 void vspace_placement_uninit(void)
 {
+	free_cpumask_var(vspace_groups.io_open);
+	free_cpumask_var(vspace_groups.io_confined);
 	free_cpumask_var(vspace_tmp);
 	free_cpumask_var(vspace_cur);
 	free_cpumask_var(vspace_scratch);

@@ -35,14 +35,16 @@
  * never grows past its threads (one thread uses at most one CPU).
  * If the CPUs cannot hold both groups at mid and nothing was spared, they
  * are split in proportion to demand, one CPU per interval, once the split
- * is off by 3/4 of a CPU or more.
+ * is off by VSPACE_BALANCE_MCPU (3/4 of a CPU) or more.
  *
  * A group gives a CPU back when, for @hold intervals in a row, every VM
- * is at most 3/4 of its SLO and Ds <= (size - 1) * lo: to the free CPUs
+ * is at most VSPACE_SLO_TIGHT_PCT (75%) of its SLO and
+ * Ds <= (size - 1) * lo: to the free CPUs
  * in energy and resource mode, to the VM group in performance mode (which
  * always uses all n CPUs). hold starts at VSPACE_HOLD_MIN; when a group
  * has to grow again within VSPACE_REVERT_WINDOW intervals of a release,
- * hold is multiplied by 4 (up to VSPACE_HOLD_MAX), and it halves after a
+ * hold is multiplied by VSPACE_HOLD_BACKOFF, 4 (up to VSPACE_HOLD_MAX),
+ * and it halves after a
  * release that lasted. hi/lo and hold are the hysteresis: a steady load,
  * however noisy, settles on one size.
  *
@@ -51,13 +53,21 @@
  * is the VM group and vhost workers share it.
  *
  * Isolation (Virtuoso's per-VM accounting): while the I/O group is
- * saturated (Ds >= 90% of its CPUs: busy, or threads waiting for them), a
- * VM whose vhost workers used more than 110% of its weighted share of the
- * I/O CPU time all VMs used, io * weight / (sum of the weights of the VMs
- * that did I/O), is confined: the other VMs' workers are served first
- * (placement raises their priority), so its flood cannot delay them, and
- * it still gets every cycle they leave. It is let go after 5 intervals
- * within its share or without saturation (then: Ds below 75%, so that
+ * saturated (Ds >= VSPACE_SATURATED_PCT, 90%, of its CPUs: busy, or threads
+ * waiting for them), a VM whose vhost workers used more than
+ * VSPACE_OVER_SHARE_PCT (110%) of its weighted share of the I/O CPU time
+ * all VMs used, io * weight / (sum of the weights of the VMs that did
+ * I/O), is confined: the I/O group is split, the other VMs' workers get
+ * the CPUs they need at the mode's mid utilisation (at least one), the
+ * confined VMs' workers all the rest (vspace_policy_confined_cpus()), so
+ * the flood cannot delay the others, whatever cgroups they run in, and
+ * nothing they leave idles; as the others are within their shares, the
+ * confined VMs keep at least theirs. A group that cannot be split (one
+ * CPU, or the others need all of it) serves the other VMs' workers first
+ * instead (placement raises their priority), which works only among
+ * tasks of one run-queue group. It is let go after
+ * VSPACE_CONFINE_CALM (5) intervals within its share or without
+ * saturation (then: Ds below VSPACE_UNSATURATED_PCT, 75%, so that
  * confining, which changes the load, does not end itself). A VM's I/O
  * time io is smoothed, io' = (3 io' + io_ns) / 4: in one interval two
  * flooders may take turns on the CPU, or barely run while a quiet VM's
@@ -84,8 +94,6 @@ static const struct vspace_thresholds vspace_thresholds[NR_VSPACE_MODES] = {
 	[VSPACE_MODE_ENERGY] = { 900, 800, 700 },
 	[VSPACE_MODE_RESOURCE] = { 850, 750, 650 },
 };
-
-#define VSPACE_CONFINE_CALM	5	/* intervals */
 
 static u32 vspace_min(u32 a, u32 b)
 {
@@ -165,7 +173,7 @@ void vspace_policy_account(struct vspace_policy_in *in,
 		    VSPACE_PG_IO : VSPACE_PG_VM;
 		v->slo_missed = lat > slo;
 		in->slo_miss[g] += v->slo_missed;
-		in->slo_tight[g] += lat * 4 > slo * 3;
+		in->slo_tight[g] += lat * 100 > slo * VSPACE_SLO_TIGHT_PCT;
 		return;
 	}
 	for (g = 0; g < VSPACE_NR_PG; g++) {
@@ -173,7 +181,8 @@ void vspace_policy_account(struct vspace_policy_in *in,
 
 		v->slo_missed |= miss;
 		in->slo_miss[g] += miss;
-		in->slo_tight[g] += v->p99_ns[g] * 4 > slo * 3;
+		in->slo_tight[g] += v->p99_ns[g] * 100 >
+				    slo * VSPACE_SLO_TIGHT_PCT;
 	}
 }
 
@@ -204,7 +213,9 @@ static void vspace_grew(struct vspace_policy *p, int g)
 {
 	if (p->shrunk[g]) {
 		if (p->tick - p->shrunk[g] <= VSPACE_REVERT_WINDOW)
-			p->hold[g] = vspace_min(p->hold[g] * 4, VSPACE_HOLD_MAX);
+			p->hold[g] = vspace_min(p->hold[g] *
+						VSPACE_HOLD_BACKOFF,
+						VSPACE_HOLD_MAX);
 		else
 			p->hold[g] = vspace_max(p->hold[g] / 2, VSPACE_HOLD_MIN);
 	}
@@ -275,12 +286,14 @@ static u32 vspace_balance(const struct vspace_policy *p,
 	if (need <= n)
 		return 0;
 	ideal = vspace_div64(n * 1000 * dio, dvm + dio);
-	if (ideal >= now + 750 && s->cur[VSPACE_PG_IO] < s->cap[VSPACE_PG_IO] &&
+	if (ideal >= now + VSPACE_BALANCE_MCPU &&
+	    s->cur[VSPACE_PG_IO] < s->cap[VSPACE_PG_IO] &&
 	    s->cur[VSPACE_PG_VM] > s->floor[VSPACE_PG_VM]) {
 		vspace_move(s, VSPACE_PG_VM, VSPACE_PG_IO);
 		return VSPACE_WHY_BALANCE;
 	}
-	if (ideal + 750 <= now && s->cur[VSPACE_PG_IO] > s->floor[VSPACE_PG_IO]) {
+	if (ideal + VSPACE_BALANCE_MCPU <= now &&
+	    s->cur[VSPACE_PG_IO] > s->floor[VSPACE_PG_IO]) {
 		vspace_move(s, VSPACE_PG_IO, VSPACE_PG_VM);
 		return VSPACE_WHY_BALANCE;
 	}
@@ -416,13 +429,13 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 	 * Busy plus waiting: threads that wait on an idle-looking CPU count.
 	 * Once isolating, until demand falls well below: no flapping.
 	 */
-	sat_pct = in->confined ? VSPACE_SATURATED_PCT - 15 : VSPACE_SATURATED_PCT;
+	sat_pct = in->confined ? VSPACE_UNSATURATED_PCT : VSPACE_SATURATED_PCT;
 	saturated = in->isolation && p->io &&
 		    p->demand[VSPACE_PG_IO] >= (u64)p->io * sat_pct * 10;
 	/* Only when someone else did I/O too: alone, a VM has it all. */
 	if (saturated && v->io_avg && in->weight_sum > v->weight) {
 		share = vspace_div64(in->io_ns * v->weight, in->weight_sum);
-		over = v->io_avg > share + share / 10;
+		over = v->io_avg * 100 > share * VSPACE_OVER_SHARE_PCT;
 	}
 	if (!in->isolation) {
 		v->confined = false;
@@ -434,4 +447,38 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 		v->calm = 0;
 	}
 	return v->confined != was;
+}
+
+/*
+ * The I/O CPUs the confined VMs get to themselves (@prev until now, 0 for
+ * none), when the others' vhost workers used @open_io_ns of CPU time
+ * (smoothed) in an interval: all but what those need (at least one), so
+ * nothing the others leave idles. The others' part grows at once when
+ * they need more than it at the mode's mid utilisation, and shrinks only
+ * when they would stay below lo on fewer CPUs, so their noise does not
+ * move the split every interval. The others are within their shares, so
+ * the confined VMs get at least theirs. None when the group cannot be
+ * split: one CPU, or the others need all of it (then priority is what is
+ * left).
+ */
+u32 vspace_policy_confined_cpus(const struct vspace_policy *p,
+				const struct vspace_policy_in *in,
+				u64 open_io_ns, u32 prev)
+{
+	u32 mode = in->mode < NR_VSPACE_MODES ? in->mode : 0;
+	const struct vspace_thresholds *t = &vspace_thresholds[mode];
+	u32 open, need_mid, need_lo;
+	u64 mcpu;
+
+	if (p->io < 2 || !in->interval_ns)
+		return 0;
+	mcpu = vspace_div64(open_io_ns * 1000, in->interval_ns);
+	need_mid = vspace_max(1, vspace_div_up(mcpu, t->mid));
+	need_lo = vspace_max(1, vspace_div_up(mcpu, t->lo));
+	open = prev && prev < p->io ? p->io - prev : need_mid;
+	if (need_mid > open)
+		open = need_mid;
+	else if (need_lo < open)
+		open = need_lo;
+	return open < p->io ? p->io - open : 0;
 }

@@ -24,21 +24,33 @@ typedef __u64 u64;
 
 enum { VSPACE_PG_VM, VSPACE_PG_IO, VSPACE_NR_PG };
 
-/* Why the sizes changed; a decision may have several reasons. */
-enum vspace_reason {
-	VSPACE_WHY_SLO		= 1 << 0,	/* a VM missed its SLO */
-	VSPACE_WHY_DEMAND	= 1 << 1,	/* load above the grow threshold */
-	VSPACE_WHY_BALANCE	= 1 << 2,	/* both groups short: split by demand */
-	VSPACE_WHY_RELEASE	= 1 << 3,	/* load low and every SLO has margin */
-	VSPACE_WHY_MODE		= 1 << 4,	/* the mode changed */
-	VSPACE_WHY_BOUNDS	= 1 << 5,	/* CPUs or io_cpus_min/max changed */
-	VSPACE_WHY_ISOLATE	= 1 << 6,	/* a VM's I/O was (un)confined */
-	VSPACE_NR_WHY		= 7
-};
+/*
+ * Why the sizes changed, once: a bit each (a decision may have several)
+ * and its name in the decisions file.
+ *   slo      a VM missed its SLO
+ *   demand   load above the grow threshold
+ *   balance  both groups short: split by demand
+ *   release  load low and every SLO has margin
+ *   mode     the mode changed
+ *   bounds   CPUs or io_cpus_min/max changed
+ *   isolate  a VM's I/O was (un)confined
+ */
+#define VSPACE_REASONS(X)					\
+	X(SLO, "slo")						\
+	X(DEMAND, "demand")					\
+	X(BALANCE, "balance")					\
+	X(RELEASE, "release")					\
+	X(MODE, "mode")						\
+	X(BOUNDS, "bounds")					\
+	X(ISOLATE, "isolate")
 
-/* Names of the reason bits, in bit order, for the decisions file. */
-#define VSPACE_WHY_NAMES { "slo", "demand", "balance", "release", "mode", \
-			   "bounds", "isolate" }
+#define VSPACE_WHY_BIT_(id, name)	VSPACE_WHY_BIT_##id,
+enum { VSPACE_REASONS(VSPACE_WHY_BIT_) VSPACE_NR_WHY };
+#define VSPACE_WHY_(id, name)	VSPACE_WHY_##id = 1 << VSPACE_WHY_BIT_##id,
+enum vspace_reason { VSPACE_REASONS(VSPACE_WHY_) };
+/* Indexed by bit number. */
+#define VSPACE_WHY_NAME_(id, name)	name,
+#define VSPACE_WHY_NAMES { VSPACE_REASONS(VSPACE_WHY_NAME_) }
 
 /* One group over the last interval. */
 struct vspace_pgroup {
@@ -142,9 +154,20 @@ struct vspace_policy_out {
 
 /* The constants of the model; see policy.c. */
 #define VSPACE_HOLD_MIN		20	/* intervals */
-#define VSPACE_HOLD_MAX		5000
+#define VSPACE_HOLD_MAX		5000	/* intervals */
+#define VSPACE_HOLD_BACKOFF	4	/* hold x this after a hasty release */
 #define VSPACE_REVERT_WINDOW	100	/* intervals */
-#define VSPACE_SATURATED_PCT	90	/* of the I/O group's CPUs */
+/* An SLO is tight (no margin to give CPUs away) above this share of it. */
+#define VSPACE_SLO_TIGHT_PCT	75
+/* Demand vs the split, in milli-CPUs, before a balancing move. */
+#define VSPACE_BALANCE_MCPU	750
+/* I/O group saturated: demand of its CPUs, to confine and to stay so. */
+#define VSPACE_SATURATED_PCT	90
+#define VSPACE_UNSATURATED_PCT	75
+/* Confined above this share of its weighted share of the I/O time. */
+#define VSPACE_OVER_SHARE_PCT	110
+/* Intervals within its share before a confined VM is let go. */
+#define VSPACE_CONFINE_CALM	5
 
 void vspace_policy_init(struct vspace_policy *p, u32 ncpus, u32 io_min,
 			u32 io_max, u32 mode);
@@ -158,5 +181,8 @@ void vspace_policy_decide(struct vspace_policy *p,
 bool vspace_policy_isolate(const struct vspace_policy *p,
 			   const struct vspace_policy_in *in,
 			   struct vspace_policy_vm *v);
+u32 vspace_policy_confined_cpus(const struct vspace_policy *p,
+				const struct vspace_policy_in *in,
+				u64 open_io_ns, u32 prev);
 
 #endif /* _VSPACE_POLICY_H */

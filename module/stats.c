@@ -90,25 +90,21 @@ static void vspace_sample_finish(struct vspace_sample *s)
 static void vspace_tstat_read(const struct vspace_tstat *s,
 			      struct vspace_counts *c)
 {
-	u64 runtime, start, now;
+	const u64 *from = (const u64 *)&s->c;
+	u64 runtime, start, now, *to = vspace_counts_u64(c);
+	unsigned int i;
 
 	do {
-		runtime = READ_ONCE(s->runtime_ns);
+		runtime = READ_ONCE(s->c.runtime_ns);
 		smp_rmb();	/* pairs with the switch-out's smp_wmb() */
 		start = READ_ONCE(s->run_start);
 		now = local_clock();
 		smp_rmb();	/* run_start before the second runtime_ns */
-	} while (runtime != READ_ONCE(s->runtime_ns));
+	} while (runtime != READ_ONCE(s->c.runtime_ns));
 
+	for (i = 0; i < VSPACE_NR_COUNTS; i++)
+		to[i] = READ_ONCE(from[i]);
 	c->runtime_ns = runtime + (start && now > start ? now - start : 0);
-	c->wait_ns = READ_ONCE(s->wait_ns);
-	c->preemptions = READ_ONCE(s->preemptions);
-	c->migrations = READ_ONCE(s->migrations);
-	c->wakeups = READ_ONCE(s->wakeups);
-	c->tx_packets = READ_ONCE(s->tx_packets);
-	c->tx_bytes = READ_ONCE(s->tx_bytes);
-	c->rx_packets = READ_ONCE(s->rx_packets);
-	c->rx_bytes = READ_ONCE(s->rx_bytes);
 }
 
 /*

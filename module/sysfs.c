@@ -231,6 +231,12 @@ static ssize_t isolation_store(struct kobject *kobj,
 	return ret ?: count;
 }
 
+static ssize_t io_confined_cpus_show(struct kobject *kobj,
+				     struct kobj_attribute *attr, char *buf)
+{
+	return cpumask_show(buf, vspace_groups.io_confined);
+}
+
 static ssize_t free_cpus_show(struct kobject *kobj,
 			      struct kobj_attribute *attr, char *buf)
 {
@@ -262,6 +268,7 @@ static struct kobj_attribute io_cpus_max_attr = __ATTR_RW(io_cpus_max);
 static struct kobj_attribute auto_discover_attr = __ATTR_RW(auto_discover);
 static struct kobj_attribute isolation_attr = __ATTR_RW(isolation);
 static struct kobj_attribute free_cpus_attr = __ATTR_RO(free_cpus);
+static struct kobj_attribute io_confined_cpus_attr = __ATTR_RO(io_confined_cpus);
 static struct kobj_attribute stats_attr = __ATTR_RO(stats);
 /* Size 0: longer than a page, and its length changes. */
 static BIN_ATTR_RO(decisions, 0);
@@ -279,6 +286,7 @@ static struct attribute *vspace_attrs[] = {
 	&auto_discover_attr.attr,
 	&isolation_attr.attr,
 	&free_cpus_attr.attr,
+	&io_confined_cpus_attr.attr,
 	&stats_attr.attr,
 	NULL
 };

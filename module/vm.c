@@ -45,6 +45,13 @@
 /* New vhost kernel threads one walk of the host's tasks takes at most. */
 #define VSPACE_KTHREAD_BATCH	256
 
+/*
+ * Room beyond a VM's thread count when its threads are collected afresh:
+ * threads appearing meanwhile, and vhost kthreads (one per queue pair on
+ * 6.1); the collection grows the room when that was not enough.
+ */
+#define VSPACE_COLLECT_SLACK	64
+
 /* The managed VMs by process number (global pid); under vspace_lock. */
 static DEFINE_XARRAY(vspace_vm_index);
 
@@ -314,12 +321,8 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 		return 0;
 	}
 	rcu_read_unlock();
-	/*
-	 * Room for threads appearing meanwhile, and for vhost kthreads (one
-	 * per queue pair on 6.1); more if that was not enough. A thread not
-	 * collected would be forgotten while vspace still held it.
-	 */
-	max = get_nr_threads(leader) + 64;
+	/* A thread not collected would be forgotten while vspace held it. */
+	max = get_nr_threads(leader) + VSPACE_COLLECT_SLACK;
 	for (;;) {
 		found = kvmalloc_array(max, sizeof(*found), GFP_KERNEL);
 		if (!found)
@@ -708,8 +711,11 @@ int vspace_vm_remove(pid_t nr)
 	mutex_lock(&vspace_vms_lock);
 	mutex_lock(&vspace_lock);
 	vm = vspace_vm_find_vnr(nr);
-	if (vm)
+	if (vm) {
 		vspace_vm_unlink(vm);
+		/* The policy decides again without it (a split may end). */
+		vspace_worker_kick();
+	}
 	mutex_unlock(&vspace_lock);
 	if (vm) {
 		pr_info("released VM %d\n", vm->nr);
@@ -720,35 +726,40 @@ int vspace_vm_remove(pid_t nr)
 }
 
 /*
- * The periodic part: forget VMs that exited, pick up new threads, and bind
- * what needs binding.
+ * The periodic part: every VM's threads as they are now, new ones found
+ * and classified, and its vhost kernel threads; VMs that exited are
+ * unlinked onto @gone, for vspace_vms_reap().
  */
-void vspace_vms_rescan(void)
+void vspace_vms_rescan(struct list_head *gone)
 {
 	struct vspace_vm *vm, *tmp;
 	struct task_struct *task;
-	LIST_HEAD(gone);
 
 	lockdep_assert_held(&vspace_vms_lock);
-	mutex_lock(&vspace_lock);
+	lockdep_assert_held(&vspace_lock);
 	list_for_each_entry_safe(vm, tmp, &vspace_vms, node) {
 		task = vspace_vm_task(vm);
 		if (!task) {
 			vspace_vm_unlink(vm);
-			list_add(&vm->node, &gone);
+			list_add(&vm->node, gone);
 			continue;
 		}
 		vspace_vm_sync(vm, task);
 		put_task_struct(task);
 	}
 	vspace_vms_find_kthreads();
-	vspace_collect_tune();
-	vspace_stats_update();
-	vspace_alloc_step();
-	vspace_place_rescanned();
-	mutex_unlock(&vspace_lock);
+}
 
-	list_for_each_entry_safe(vm, tmp, &gone, node) {
+/*
+ * The directories of the VMs on @gone, outside vspace_lock (kernfs waits
+ * for their readers, which take it) and before vspace_vms_lock is dropped.
+ */
+void vspace_vms_reap(struct list_head *gone)
+{
+	struct vspace_vm *vm, *tmp;
+
+	lockdep_assert_held(&vspace_vms_lock);
+	list_for_each_entry_safe(vm, tmp, gone, node) {
 		pr_info("VM %d exited\n", vm->nr);
 		vspace_sysfs_vm_del(vm);
 	}
@@ -835,7 +846,7 @@ static int vspace_discover_scan(struct pid **cand)
  * "CPU n/KVM", no KVM) cannot fill every batch and hide a real VM. Each
  * period looks at the next VSPACE_DISCOVER_SCAN tasks, so its cost does
  * not grow with the host; a whole sweep takes (host's tasks / 1024)
- * periods.
+ * periods. Adding a VM drops vspace_lock while its directory is made.
  */
 void vspace_vms_discover(void)
 {
@@ -844,10 +855,10 @@ void vspace_vms_discover(void)
 	int n, i;
 
 	lockdep_assert_held(&vspace_vms_lock);
+	lockdep_assert_held(&vspace_lock);
 	if (!READ_ONCE(vspace_config.auto_discover))
 		return;
 
-	mutex_lock(&vspace_lock);
 	rcu_read_lock();
 	n = vspace_discover_scan(cand);
 	rcu_read_unlock();
@@ -862,7 +873,6 @@ void vspace_vms_discover(void)
 			vspace_vm_add_task(p);
 		put_task_struct(p);
 	}
-	mutex_unlock(&vspace_lock);
 }
 
 /* vms/<pid>/threads: one line per thread that still exists. */

@@ -54,17 +54,52 @@ struct vspace_config {
  * @vm:  the VM group: vCPU threads. The low end of the usable CPUs.
  * @free: usable CPUs in neither group (energy and resource mode): no
  *       managed thread runs there.
+ * @io_confined: while VMs are confined (weighted I/O isolation), the top
+ *       CPUs of @io, where their vhost workers go; empty otherwise.
+ * @io_open: @io without @io_confined: the other VMs' vhost workers.
+ * @boost: VMs are confined and @io is too small to split: the other VMs'
+ *       workers are raised instead.
  *
- * Their sizes are vspace_policy's; placement.c lays them out.
+ * Their sizes are the policy's (alloc.c); placement.c lays them out.
  */
 struct vspace_groups {
 	cpumask_var_t io;
 	cpumask_var_t vm;
 	cpumask_var_t free;
+	cpumask_var_t io_confined;
+	cpumask_var_t io_open;
+	bool boost;
 };
 
 /* Run-queue wait histogram: bucket i counts waits of 2^i to 2^(i+1) ns. */
 #define VSPACE_HIST_BUCKETS	32
+
+/**
+ * struct vspace_counts - counters of a thread, a VM or a group, once: what
+ * the probes count, and sums of differences of it
+ * @runtime_ns:  time on a CPU.
+ * @wait_ns:     time runnable but waiting for a CPU.
+ * @preemptions: involuntary switches (preempted, or yielded still runnable).
+ * @migrations:  moves to another CPU.
+ * @wakeups:     times woken.
+ * @tx_packets:  frames from the guest to the host (tap), and their bytes
+ * @tx_bytes:    (as the tap counts them: without the virtio-net header).
+ * @rx_packets:  frames from the host (tap) to the guest, and their bytes.
+ * @rx_bytes:
+ *
+ * Only u64 counters: code walks it as an array.
+ */
+struct vspace_counts {
+	u64 runtime_ns;
+	u64 wait_ns;
+	u64 preemptions;
+	u64 migrations;
+	u64 wakeups;
+	u64 tx_packets;
+	u64 tx_bytes;
+	u64 rx_packets;
+	u64 rx_bytes;
+};
 
 /**
  * struct vspace_tstat - what the scheduler probes count for one thread
@@ -77,16 +112,8 @@ struct vspace_groups {
  * @vhost:       a vhost worker: its packets are counted.
  * @run_start:   when it last went on a CPU, 0 while off.
  * @wait_start:  when it last became runnable, 0 while not waiting.
- * @runtime_ns:  time on a CPU.
- * @wait_ns:     time runnable but waiting for a CPU.
- * @preemptions: involuntary switches (preempted, or yielded still runnable).
- * @migrations:  moves to another CPU.
- * @wakeups:     times woken.
+ * @c:           its counters.
  * @hist:        wait times, log2 buckets.
- * @tx_packets:  frames from the guest to the host (tap), and their bytes
- * @tx_bytes:    (as the tap counts them: without the virtio-net header).
- * @rx_packets:  frames from the host (tap) to the guest, and their bytes.
- * @rx_bytes:
  * @rcu:         freeing after the probes are done with it.
  *
  * Written only by the probes (see collect.c for why each field has one
@@ -100,30 +127,9 @@ struct vspace_tstat {
 	bool vhost;
 	u64 run_start;
 	u64 wait_start;
-	u64 runtime_ns;
-	u64 wait_ns;
-	u64 preemptions;
-	u64 migrations;
-	u64 wakeups;
+	struct vspace_counts c;
 	u32 hist[VSPACE_HIST_BUCKETS];
-	u64 tx_packets;
-	u64 tx_bytes;
-	u64 rx_packets;
-	u64 rx_bytes;
 	struct rcu_head rcu;
-};
-
-/* Counters of a thread, a VM or a group; sums of differences. */
-struct vspace_counts {
-	u64 runtime_ns;
-	u64 wait_ns;
-	u64 preemptions;
-	u64 migrations;
-	u64 wakeups;
-	u64 tx_packets;
-	u64 tx_bytes;
-	u64 rx_packets;
-	u64 rx_bytes;
 };
 
 /* Per interval: the counts and the wait histogram; percentiles in ns. */
@@ -166,7 +172,8 @@ enum vspace_unplaced {
  * @bound:    vspace set its affinity (@applied), and @allowed is what it
  *            gives back.
  * @narrowed: the kernel gave it less than vspace asked (a mask set through
- *            sched_setaffinity() is ANDed in on 6.2+).
+ *            sched_setaffinity() is ANDed in on 6.2+); @asked is how many
+ *            CPUs vspace asked for, so a wider target asks again.
  * @boosted:  vspace raised its priority (weighted I/O isolation: other
  *            VMs are confined); @orig_nice is the nice level to give back.
  * @seen:     scratch flag of the periodic rescan.
@@ -174,6 +181,7 @@ enum vspace_unplaced {
  *            cpuset (see vspace_vm_sync_masks()).
  * @unplaced: enum vspace_unplaced: why it is not bound to its group.
  * @orig_nice:
+ * @asked:
  * @drifts:   times something else changed its affinity while bound.
  * @bound_at: when vspace last bound it from unbound (ktime ns).
  * @allowed:  the CPUs the kernel and the operator last allowed it: its
@@ -203,6 +211,7 @@ struct vspace_thread {
 	bool rewritten;
 	u8 unplaced;
 	int orig_nice;
+	unsigned int asked;
 	unsigned int drifts;
 	u64 bound_at;
 	cpumask_var_t allowed;
@@ -319,7 +328,6 @@ extern struct vspace_groups vspace_groups;
 extern struct list_head vspace_vms;
 extern struct vspace_stats vspace_stats;
 extern struct vspace_policy vspace_policy;
-extern unsigned int vspace_nr_confined;
 
 /* Nice levels the vhost workers of unconfined VMs gain while any is. */
 #define VSPACE_BOOST_NICE	10
@@ -374,7 +382,8 @@ int vspace_vm_set_latency(struct vspace_vm *vm, u32 us);
 /* vm.c: the managed VMs and their threads. */
 int vspace_vm_add(pid_t nr);
 int vspace_vm_remove(pid_t nr);
-void vspace_vms_rescan(void);
+void vspace_vms_rescan(struct list_head *gone);
+void vspace_vms_reap(struct list_head *gone);
 void vspace_vms_discover(void);
 void vspace_vms_uninit(void);
 void vspace_vm_release(struct vspace_vm *vm);
@@ -384,7 +393,8 @@ int vspace_vm_threads_render(struct vspace_vm *vm, struct vspace_text *t);
 int vspace_placement_init(void);
 void vspace_placement_uninit(void);
 unsigned int vspace_usable_cpus(void);
-void vspace_groups_update(void);
+void vspace_groups_layout(unsigned int vm, unsigned int io,
+			  unsigned int confined, bool boost);
 void vspace_place_all(void);
 void vspace_place_rescanned(void);
 void vspace_restore_all(void);
@@ -417,10 +427,13 @@ ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf);
 int vspace_vm_thread_stats_render(struct vspace_vm *vm, struct vspace_text *t);
 ssize_t vspace_stats_show(char *buf);
 
-/* alloc.c: run the policy each interval, apply and record its decisions. */
+/*
+ * alloc.c: the policy's state; run it each interval, hand its sizes to
+ * placement, record its decisions.
+ */
+void vspace_alloc_init(void);
+void vspace_alloc_fit(void);
 void vspace_alloc_step(void);
-void vspace_decision_log(const struct vspace_policy_out *out,
-			 const struct vspace_policy_in *in);
 ssize_t vspace_decisions_read(char *buf, loff_t off, size_t count);
 
 /* worker.c: the periodic work, and CPU hotplug. */

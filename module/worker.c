@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The periodic work: every interval_ms, find new VMs (auto_discover),
- * rescan the managed ones and bind their threads. It is a delayed work item,
- * not a timer, because binding (set_cpus_allowed_ptr) may sleep.
+ * The periodic work: every interval_ms, one period (vspace_period()):
+ * find the VMs and their threads, collect the interval's figures, decide
+ * the groups, bind. It is a delayed work item, not a timer, because
+ * binding (set_cpus_allowed_ptr) may sleep.
  *
  * CPU hotplug only kicks the work; the work recomputes the groups from the
  * CPUs then online. Hotplug callbacks run with the hotplug lock held, so
@@ -41,28 +42,47 @@ static void vspace_work_queue(bool kick)
 				   msecs_to_jiffies(vspace_config.interval_ms));
 }
 
-static void vspace_work_fn(struct work_struct *work)
+/*
+ * One period, in one section under vspace_lock (vspace_vms_lock around it,
+ * as VMs come and go): find, collect, decide, act. Only the directories of
+ * VMs that exited go after it: their readers take vspace_lock.
+ */
+static void vspace_period(void)
 {
 	u64 start = ktime_get_ns();
+	LIST_HEAD(gone);
 
 	mutex_lock(&vspace_vms_lock);
+	mutex_lock(&vspace_lock);
+
+	/* Find: new VMs (auto_discover), every VM's threads, exited VMs. */
 	vspace_vms_discover();
+	vspace_vms_rescan(&gone);
 
-	/* The CPUs online, not one a hotplug is taking down meanwhile. */
-	mutex_lock(&vspace_lock);
+	/* Collect: the interval's figures from the probes. */
+	vspace_collect_tune();
+	vspace_stats_update();
+
+	/* Decide: on the CPUs online, not one a hotplug takes down meanwhile. */
 	cpus_read_lock();
-	vspace_groups_update();
+	vspace_alloc_step();
 	cpus_read_unlock();
-	mutex_unlock(&vspace_lock);
 
-	vspace_vms_rescan();
-	mutex_unlock(&vspace_vms_lock);
+	/* Act: every thread where it belongs. */
+	vspace_place_rescanned();
 
-	mutex_lock(&vspace_lock);
 	vspace_stats_work(ktime_get_ns() - start, raw_smp_processor_id());
 	if (!vspace_stopping)
 		vspace_work_queue(false);
 	mutex_unlock(&vspace_lock);
+
+	vspace_vms_reap(&gone);
+	mutex_unlock(&vspace_vms_lock);
+}
+
+static void vspace_work_fn(struct work_struct *work)
+{
+	vspace_period();
 }
 
 /* Run the periodic work now; vspace_lock held. */

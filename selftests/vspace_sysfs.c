@@ -110,6 +110,7 @@ TEST_F(vspace, files_and_modes)
 		{ "auto_discover", 0644 },
 		{ "isolation", 0644 },
 		{ "free_cpus", 0444 },
+		{ "io_confined_cpus", 0444 },
 		{ "decisions", 0444 },
 		{ "stats", 0444 },
 		{ "vms/add", 0200 },

@@ -21,14 +21,20 @@
 #define VSPACE_WEIGHT_MAX		10000
 #define VSPACE_WEIGHT_DEFAULT		100
 
+/* The modes, once: their enum and their spelling in the "mode" file. */
+#define VSPACE_MODES(X)						\
+	X(PERFORMANCE, "performance")				\
+	X(ENERGY, "energy")					\
+	X(RESOURCE, "resource")
+
+#define VSPACE_MODE_ID_(id, name)	VSPACE_MODE_##id,
 enum vspace_mode {
-	VSPACE_MODE_PERFORMANCE,
-	VSPACE_MODE_ENERGY,
-	VSPACE_MODE_RESOURCE,
+	VSPACE_MODES(VSPACE_MODE_ID_)
 	NR_VSPACE_MODES
 };
 
-/* Indexed by enum vspace_mode; the spelling used in the sysfs "mode" file. */
-#define VSPACE_MODE_NAMES { "performance", "energy", "resource" }
+/* Indexed by enum vspace_mode. */
+#define VSPACE_MODE_NAME_(id, name)	name,
+#define VSPACE_MODE_NAMES { VSPACE_MODES(VSPACE_MODE_NAME_) }
 
 #endif /* _UAPI_VSPACE_H */

@@ -474,6 +474,73 @@ static void test_weights_turns(void)
 	CHECK(quiet == 0, "quiet VM confined in %d intervals", quiet);
 }
 
+/* The confined VMs' I/O CPUs when the others used @open_ms per interval. */
+static u32 confined_cpus(struct sim *s, u64 open_ms, u32 prev)
+{
+	return vspace_policy_confined_cpus(&s->p, &s->in, open_ms * 1000000,
+					   prev);
+}
+
+/*
+ * The split of a saturated I/O group (performance: mid 650, lo 500
+ * milli-CPUs per CPU): the confined VMs get every CPU the others do not
+ * need, at least one left to those; the others' part grows at once and
+ * shrinks only below lo; no split with one I/O CPU or when the others need
+ * it all.
+ */
+static void test_confined_split(void)
+{
+	struct vspace_policy_vm *a, *b;
+	struct sim s;
+
+	sim_init(&s, 4, VSPACE_MODE_PERFORMANCE);
+	s.io_min = s.io_max = 2;
+	a = sim_vm(&s, 0, 100);
+	b = sim_vm(&s, 0, 100);
+	a->io_ns = INTERVAL_NS * 19 / 10;
+	b->io_ns = INTERVAL_NS / 10;
+	run(&s, 5, 500, 2500);
+	CHECK(s.p.io == 2 && a->confined && !b->confined,
+	      "io %u A %d B %d", s.p.io, a->confined, b->confined);
+	/* B used 10 ms of 100: one CPU is plenty, A gets the other. */
+	CHECK(confined_cpus(&s, 10, 0) == 1, "2 CPUs: %u",
+	      confined_cpus(&s, 10, 0));
+	/* B needs both at mid (0.7 CPU > 0.65 on one): no split. */
+	CHECK(confined_cpus(&s, 70, 0) == 0, "others need all: %u",
+	      confined_cpus(&s, 70, 0));
+
+	sim_init(&s, 8, VSPACE_MODE_PERFORMANCE);
+	s.io_min = s.io_max = 4;
+	a = sim_vm(&s, 0, 100);
+	b = sim_vm(&s, 0, 100);
+	a->io_ns = INTERVAL_NS * 38 / 10;
+	b->io_ns = INTERVAL_NS / 10;
+	run(&s, 5, 500, 5000);
+	CHECK(s.p.io == 4 && a->confined, "io %u A %d", s.p.io, a->confined);
+	CHECK(confined_cpus(&s, 10, 0) == 3, "4 CPUs, others 0.1: %u",
+	      confined_cpus(&s, 10, 0));
+	/* The others grow to 0.9 CPU: their part grows to 2 at once... */
+	CHECK(confined_cpus(&s, 90, 3) == 2, "others 0.9: %u",
+	      confined_cpus(&s, 90, 3));
+	/* ...and stays at 0.6 (above lo on one CPU)... */
+	CHECK(confined_cpus(&s, 60, 2) == 2, "others 0.6: %u",
+	      confined_cpus(&s, 60, 2));
+	/* ...and shrinks back at 0.4. */
+	CHECK(confined_cpus(&s, 40, 2) == 3, "others 0.4: %u",
+	      confined_cpus(&s, 40, 2));
+
+	sim_init(&s, 4, VSPACE_MODE_PERFORMANCE);
+	s.io_max = 1;
+	a = sim_vm(&s, 0, 100);
+	b = sim_vm(&s, 0, 100);
+	a->io_ns = INTERVAL_NS * 95 / 100;
+	b->io_ns = INTERVAL_NS / 20;
+	run(&s, 5, 500, 1600);
+	CHECK(a->confined, "one I/O CPU: A not confined");
+	CHECK(confined_cpus(&s, 5, 0) == 0, "one I/O CPU split: %u",
+	      confined_cpus(&s, 5, 0));
+}
+
 static void test_degenerate(void)
 {
 	struct sim s;
@@ -529,6 +596,7 @@ static const struct {
 	{ "modes", test_modes },
 	{ "weights", test_weights },
 	{ "weights_turns", test_weights_turns },
+	{ "confined_split", test_confined_split },
 	{ "degenerate", test_degenerate },
 };
 

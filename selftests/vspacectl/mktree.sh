@@ -16,6 +16,7 @@ echo 0-7 >cpus
 echo 0-2 >vm_cpus
 echo 6-7 >io_cpus
 echo 3-5 >free_cpus
+echo >io_confined_cpus
 echo 1 >io_cpus_min
 echo 4 >io_cpus_max
 echo 1 >isolation
