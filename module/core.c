@@ -5,6 +5,7 @@
  * applies a valid value whole or returns -EINVAL and changes nothing.
  */
 #include <linux/cpu.h>
+#include <linux/sched/isolation.h>
 #include <linux/slab.h>
 
 #include "vspace.h"
@@ -230,6 +231,29 @@ int vspace_set_cpus(const struct cpumask *cpus)
 	return ret;
 }
 
+/*
+ * The default cpus: the online CPUs the kernel did not isolate (isolcpus=,
+ * nohz_full=, isolated cpuset partitions on 6.12). Operators isolate CPUs
+ * to keep the scheduler's balancing and ticks off them, usually for
+ * pinned real-time vCPUs; vspace moving threads there would undo that.
+ * They can still be chosen by writing cpus. All online CPUs if every one
+ * is isolated.
+ */
+static void vspace_default_cpus(struct cpumask *mask)
+{
+	unsigned int cpu;
+
+	cpumask_copy(mask, cpu_online_mask);
+	for_each_cpu(cpu, cpu_online_mask)
+		if (cpu_is_isolated(cpu))
+			cpumask_clear_cpu(cpu, mask);
+	if (cpumask_empty(mask))
+		cpumask_copy(mask, cpu_online_mask);
+	else if (!cpumask_equal(mask, cpu_online_mask))
+		pr_info("cpus %*pbl of the online %*pbl: isolated CPUs left out (write cpus to use them)\n",
+			cpumask_pr_args(mask), cpumask_pr_args(cpu_online_mask));
+}
+
 int vspace_core_init(void)
 {
 	if (!zalloc_cpumask_var(&vspace_config.cpus, GFP_KERNEL))
@@ -239,7 +263,7 @@ int vspace_core_init(void)
 	vspace_config.mode = VSPACE_MODE_PERFORMANCE;
 	vspace_config.interval_ms = VSPACE_INTERVAL_MS_DEFAULT;
 	cpus_read_lock();
-	cpumask_copy(vspace_config.cpus, cpu_online_mask);
+	vspace_default_cpus(vspace_config.cpus);
 	cpus_read_unlock();
 	vspace_config.io_cpus_max = vspace_io_room();
 	vspace_config.io_cpus_min = min(1U, vspace_config.io_cpus_max);

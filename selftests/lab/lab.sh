@@ -324,7 +324,11 @@ run_one() {
 		out=$CACHE/results/$kver-$run
 		smp=$((SMP > 4 ? SMP : 4))
 	fi
-	BOOT_QUIET=1 boot "$kver" "selftests/lab/guest-$run.sh" "$out" "$smp" || true
+	# The topology boot: its last CPU isolated (isolcpus=).
+	local append=${LAB_APPEND:-}
+	[ "$run" = topology ] && append+=" isolcpus=$((smp - 1))"
+	LAB_APPEND=$append BOOT_QUIET=1 \
+		boot "$kver" "selftests/lab/guest-$run.sh" "$out" "$smp" || true
 	touch "$out/ktap.log" "$out/dmesg.log"
 	read -r p f s < <(tally "$out")
 	# A guest that did not finish, or whose script failed or ran no
@@ -346,7 +350,7 @@ run_one() {
 
 cmd_check() {
 	local kver out p f s tp=0 tf=0 ts=0 summary=() run job jobs=()
-	local runs=${LAB_RUNS:-check stress policy}
+	local runs=${LAB_RUNS:-check stress policy topology}
 	prepare
 	mkdir -p "$CACHE/results"
 	host_checks
@@ -355,6 +359,8 @@ cmd_check() {
 	# the longest (check, then stress) first.
 	for run in $runs; do
 		for kver in "${KVERS[@]}"; do
+			# Topology is laid out by the same code on rt.
+			[ "$run" = topology ] && [[ $kver == *-rt-* ]] && continue
 			jobs+=("$kver $run")
 		done
 	done

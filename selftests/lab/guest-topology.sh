@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside a lab guest with 4 vCPUs booted with its last CPU isolated
+# (isolcpus=, see lab.sh): the tests of how vspace takes the host's CPU
+# topology. vspace_topology.sh loads vspace itself. Leaves ktap.log and
+# dmesg.log in $LAB_OUT.
+set -u
+ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
+ktap=$LAB_OUT/ktap.log
+
+echo "== $(uname -r): $(nproc) CPUs, isolated: $(cat /sys/devices/system/cpu/isolated)"
+modprobe vhost_net
+. selftests/lab/kmemleak.sh
+dmesg -C
+kmemleak_start
+{
+	VSPACE_KO=$ko ./selftests/run_tests.sh vspace_topology.sh
+	kmemleak_check lab.topology.kmemleak
+} 2>&1 | tee "$ktap"
+dmesg >"$LAB_OUT/dmesg.log"
+exit 0

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vspace and the host's CPU topology, as /sys/devices/system/cpu shows it:
+#   - the default cpus leave out the CPUs the kernel isolated (isolcpus=,
+#     nohz_full=), and the kernel log says so;
+#   - no group lands on one, and a VM's vCPU and vhost threads are placed
+#     (an I/O group on an isolated CPU would leave vhost workers unplaced:
+#     isolcpus= keeps those CPUs out of every task's default mask);
+#   - the operator can still choose them by writing cpus.
+# Loads vspace itself (VSPACE_KO) and leaves it loaded with its defaults.
+# Exit 4 (skip) without root, vspace.ko or isolated CPUs.
+cd "$(dirname "$0")" || exit 1
+. ./tap.sh
+
+V=/sys/kernel/vspace
+S=/sys/devices/system/cpu
+ko=${VSPACE_KO:-}
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -f "$ko" ] || skip_all "no vspace.ko (set VSPACE_KO)"
+iso=$(cat $S/isolated)
+[ -n "$iso" ] || skip_all "no isolated CPUs (boot with isolcpus=)"
+online=$(cat $S/online)
+
+# cpus LIST: its CPU numbers, one per line, sorted.
+cpus() {
+	local part
+	for part in ${1//,/ }; do
+		seq "${part%-*}" "${part#*-}"
+	done | sort -n
+}
+# same LIST LIST: the same CPUs.
+same() { [ "$(cpus "$1")" = "$(cpus "$2")" ]; }
+# meet LIST LIST: a CPU in both.
+meet() { [ -n "$(comm -12 <(cpus "$1" | sort) <(cpus "$2" | sort))" ]; }
+
+tmp=$(mktemp -d)
+cleanup() {
+	[ -n "${vmpid:-}" ] && kill "$vmpid" 2>/dev/null
+	wait 2>/dev/null
+	rmmod vspace 2>/dev/null
+	insmod "$ko"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "TAP version 13"
+echo "1..6"
+rmmod vspace 2>/dev/null
+insmod "$ko" || { not_ok insmod; exit 1; }
+want=$(comm -23 <(cpus "$online" | sort) <(cpus "$iso" | sort) | sort -n)
+check default_cpus_leave_out_isolated [ "$(cpus "$(cat $V/cpus)")" = "$want" ]
+check kernel_log_says_so eval "dmesg | tail -20 | grep -q 'isolated CPUs left out'"
+
+./vhost_vm -w 2 -c 2 >"$tmp/vm.out" &
+for _ in $(seq 50); do grep -q ready "$tmp/vm.out" && break; sleep 0.1; done
+vmpid=$(awk '/ready/ { print $2 }' "$tmp/vm.out")
+[ -n "$vmpid" ] || { not_ok vhost_vm_started; exit 1; }
+echo 1 >$V/enabled
+echo "$vmpid" >$V/vms/add
+
+# placed: the VM's vCPU and vhost threads all placed, within their groups.
+placed() {
+	local line tid kind got want bad=0 n=0
+	while read -r line; do
+		read -r tid kind got _ <<<"$line"
+		case $kind in
+		vcpu) want=$(cat $V/vm_cpus) ;;
+		vhost) want=$(cat $V/io_cpus) ;;
+		*) continue ;;
+		esac
+		n=$((n + 1))
+		if [[ $line == *unplaced* ]] || ! same "$got" "$want"; then
+			echo "# $line (group $want)"
+			bad=1
+		fi
+	done <"$V/vms/$vmpid/threads"
+	[ $n = 4 ] && [ $bad = 0 ]
+}
+check groups_avoid_isolated eval "! meet \"\$(cat $V/vm_cpus),\$(cat $V/io_cpus)\" '$iso'"
+check threads_placed placed
+
+# The operator's choice stands: all online CPUs, the isolated ones too.
+echo "$online" >$V/cpus
+check isolated_cpus_by_choice eval "same \"\$(cat $V/cpus)\" '$online' && meet \"\$(cat $V/vm_cpus),\$(cat $V/io_cpus)\" '$iso'"
+exit $failed
