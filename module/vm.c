@@ -71,6 +71,37 @@ static DEFINE_HASHTABLE(vspace_mm_hash, 8);
 static pid_t vspace_discover_next;
 static unsigned int vspace_discover_named;
 
+/*
+ * VMs the operator removed (vms/remove), by process number: discovery
+ * leaves them alone until they exit or are added again. The struct pid
+ * held tells that process from a later one with its number. Written under
+ * vspace_vms_lock, read under it or RCU.
+ */
+static DEFINE_XARRAY(vspace_vm_removed);
+
+static bool vspace_removed_by_hand(struct task_struct *p)
+{
+	struct pid *pid = xa_load(&vspace_vm_removed, p->tgid);
+
+	return pid && pid == task_tgid(p);
+}
+
+static void vspace_removed_forget(unsigned long nr)
+{
+	put_pid(xa_erase(&vspace_vm_removed, nr));
+}
+
+/* Forget the removed VMs that exited: their numbers may come back. */
+static void vspace_removed_prune(void)
+{
+	struct pid *pid;
+	unsigned long nr;
+
+	xa_for_each(&vspace_vm_removed, nr, pid)
+		if (!pid_has_task(pid, PIDTYPE_TGID))
+			vspace_removed_forget(nr);
+}
+
 struct vspace_found {
 	struct pid *pid;
 	u8 kind;
@@ -694,10 +725,29 @@ int vspace_vm_add(pid_t nr)
 		vspace_place_all();
 	}
 	mutex_unlock(&vspace_lock);
+	/* Added by hand: discovery may take it again once removed again. */
+	if (!ret)
+		vspace_removed_forget(task->tgid);
 	mutex_unlock(&vspace_vms_lock);
 out:
 	put_task_struct(task);
 	return ret;
+}
+
+/*
+ * Remember that the operator removed @vm: discovery must not take it
+ * back. Without memory for that (ENOMEM) it would; nothing else is lost.
+ */
+static void vspace_removed_remember(struct vspace_vm *vm)
+{
+	struct pid *old;
+
+	old = xa_store(&vspace_vm_removed, vm->nr, get_pid(vm->pid),
+		       GFP_KERNEL);
+	if (xa_is_err(old))
+		put_pid(vm->pid);
+	else
+		put_pid(old);
 }
 
 /*
@@ -718,6 +768,7 @@ int vspace_vm_remove(pid_t nr)
 	}
 	mutex_unlock(&vspace_lock);
 	if (vm) {
+		vspace_removed_remember(vm);
 		pr_info("released VM %d\n", vm->nr);
 		vspace_sysfs_vm_del(vm);
 	}
@@ -780,8 +831,8 @@ static bool vspace_shows_vcpu(struct task_struct *p)
 static bool vspace_discover_wants(struct task_struct *p)
 {
 	return p && !(p->flags & PF_KTHREAD) && !vspace_vm_find(p->tgid) &&
-	       !vspace_process_exiting(p) && vspace_shows_vcpu(p) &&
-	       vspace_has_kvm_vm(p);
+	       !vspace_process_exiting(p) && !vspace_removed_by_hand(p) &&
+	       vspace_shows_vcpu(p) && vspace_has_kvm_vm(p);
 }
 
 /*
@@ -856,6 +907,7 @@ void vspace_vms_discover(void)
 
 	lockdep_assert_held(&vspace_vms_lock);
 	lockdep_assert_held(&vspace_lock);
+	vspace_removed_prune();
 	if (!READ_ONCE(vspace_config.auto_discover))
 		return;
 
@@ -914,6 +966,8 @@ int vspace_vm_threads_render(struct vspace_vm *vm, struct vspace_text *text)
 void vspace_vms_uninit(void)
 {
 	struct vspace_vm *vm, *tmp;
+	struct pid *pid;
+	unsigned long nr;
 	LIST_HEAD(gone);
 
 	mutex_lock(&vspace_vms_lock);
@@ -927,5 +981,8 @@ void vspace_vms_uninit(void)
 	list_for_each_entry_safe(vm, tmp, &gone, node)
 		vspace_sysfs_vm_del(vm);
 	xa_destroy(&vspace_vm_index);
+	xa_for_each(&vspace_vm_removed, nr, pid)
+		vspace_removed_forget(nr);
+	xa_destroy(&vspace_vm_removed);
 	mutex_unlock(&vspace_vms_lock);
 }

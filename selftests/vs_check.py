@@ -216,9 +216,15 @@ def live_once(pid):
             probs.append("tid %s on %s outside its cpuset %s"
                          % (tid, sorted(real), sorted(lim)))
         # vspace's own belief, against the cgroup: what it would give
-        # back must be within the cpuset (as written: offline CPUs stay).
+        # back must be within the cpuset (as written: offline CPUs stay),
+        # or, while every CPU of it is offline, within the CPUs the kernel
+        # falls back to (cgroup v2: the parent's effective CPUs).
         conf = cpuset_cpus(tid)
-        if "allowed" in row and conf and not row["allowed"] <= conf:
+        online = cpus(rd("/sys/devices/system/cpu/online") or "")
+        fallback = conf and not conf & online and lim and \
+            row.get("allowed", set()) <= lim
+        if "allowed" in row and conf and not row["allowed"] <= conf and \
+                not fallback:
             probs.append("tid %s allowed %s outside its cpuset.cpus %s"
                          % (tid, sorted(row["allowed"]), sorted(conf)))
         # Left out of its group for a reason that is not hotplug, it

@@ -81,7 +81,7 @@ static void expect_defaults(struct __test_metadata *_metadata)
 	ASSERT_EQ(0, vs_read("interval_ms", val, sizeof(val)));
 	EXPECT_STREQ("100", val);
 	ASSERT_EQ(0, vs_read("cpus", val, sizeof(val)));
-	ASSERT_EQ(0, vs_online_cpus(online, sizeof(online)));
+	ASSERT_EQ(0, vs_default_cpus(online, sizeof(online)));
 	EXPECT_STREQ(online, val);
 }
 

@@ -108,6 +108,69 @@ static inline int vs_online_cpus(char *buf, size_t len)
 	return vs_read_file("/sys/devices/system/cpu/online", buf, len);
 }
 
+#define VS_MAX_CPUS 8192
+
+/* Set @set's bits for the cpulist in file @path; missing file: none. */
+static inline void vs_cpulist_bits(const char *path, unsigned char *set)
+{
+	char buf[4096], *s;
+	int a, b;
+
+	if (vs_read_file(path, buf, sizeof(buf)))
+		return;
+	for (s = buf; *s; ) {
+		if (sscanf(s, "%d-%d", &a, &b) != 2) {
+			if (sscanf(s, "%d", &a) != 1)
+				break;
+			b = a;
+		}
+		for (; a <= b && a < VS_MAX_CPUS; a++)
+			if (a >= 0)
+				set[a] = 1;
+		s += strcspn(s, ",");
+		if (*s == ',')
+			s++;
+	}
+}
+
+/*
+ * What vspace takes for cpus when loaded: the online CPUs the kernel did
+ * not isolate (isolcpus=, nohz_full=, isolated cpuset partitions), or all
+ * online CPUs if none is left; as the kernel prints a cpulist.
+ */
+static inline int vs_default_cpus(char *buf, size_t len)
+{
+	static unsigned char on[VS_MAX_CPUS], iso[VS_MAX_CPUS];
+	int cpu, start = -1, n = 0, any = 0;
+	size_t used = 0;
+
+	memset(on, 0, sizeof(on));
+	memset(iso, 0, sizeof(iso));
+	vs_cpulist_bits("/sys/devices/system/cpu/online", on);
+	vs_cpulist_bits("/sys/devices/system/cpu/isolated", iso);
+	vs_cpulist_bits("/sys/devices/system/cpu/nohz_full", iso);
+	vs_cpulist_bits("/sys/fs/cgroup/cpuset.cpus.isolated", iso);
+	for (cpu = 0; cpu < VS_MAX_CPUS; cpu++)
+		any |= on[cpu] && !iso[cpu];
+	buf[0] = '\0';
+	for (cpu = 0; cpu <= VS_MAX_CPUS; cpu++) {
+		int in = cpu < VS_MAX_CPUS && on[cpu] && (!any || !iso[cpu]);
+
+		if (in && start < 0)
+			start = cpu;
+		if (in || start < 0)
+			continue;
+		if (start == cpu - 1)
+			used += snprintf(buf + used, used < len ? len - used : 0,
+					 "%s%d", n++ ? "," : "", start);
+		else
+			used += snprintf(buf + used, used < len ? len - used : 0,
+					 "%s%d-%d", n++ ? "," : "", start, cpu - 1);
+		start = -1;
+	}
+	return used < len ? 0 : -1;
+}
+
 /*
  * The module file: $VSPACE_KO, or ../module/vspace.ko next to the test.
  */

@@ -18,17 +18,22 @@ S=/sys/devices/system/cpu
 ko=${VSPACE_KO:-}
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -f "$ko" ] || skip_all "no vspace.ko (set VSPACE_KO)"
-iso=$(cat $S/isolated)
-[ -n "$iso" ] || skip_all "no isolated CPUs (boot with isolcpus=)"
 online=$(cat $S/online)
 
 # cpus LIST: its CPU numbers, one per line, sorted.
 cpus() {
 	local part
 	for part in ${1//,/ }; do
+		[[ $part =~ ^[0-9]+(-[0-9]+)?$ ]] || continue
 		seq "${part%-*}" "${part#*-}"
 	done | sort -n
 }
+# What the kernel isolated: isolcpus=, nohz_full=, cpuset partitions.
+iso=$( { cpus "$(cat $S/isolated)"
+	cpus "$(cat $S/nohz_full 2>/dev/null)"
+	cpus "$(cat /sys/fs/cgroup/cpuset.cpus.isolated 2>/dev/null)"
+	} | sort -nu | paste -sd,)
+[ -n "$iso" ] || skip_all "no isolated CPUs (boot with isolcpus=)"
 # same LIST LIST: the same CPUs.
 same() { [ "$(cpus "$1")" = "$(cpus "$2")" ]; }
 # meet LIST LIST: a CPU in both.

@@ -498,6 +498,42 @@ TEST_F(vms, auto_discover)
 }
 
 /*
+ * A VM the operator removed stays removed while auto_discover is on (ten
+ * periods), until it is added by hand again; a removal after that holds
+ * too.
+ */
+TEST_F(vms, removed_not_rediscovered)
+{
+	char path[128], was[8];
+	long long deadline;
+	int i, seen = 0;
+
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(return, "no /dev/kvm");
+	START_VM("-K -w 1 -c 2");
+	ASSERT_EQ(0, vs_read("auto_discover", was, sizeof(was)));
+	ASSERT_EQ(0, vs_write("interval_ms", "50"));
+	ASSERT_EQ(0, vs_write("auto_discover", "1"));
+	snprintf(path, sizeof(path), VSPACE_SYSFS_DIR "/vms/%d", self->qemu);
+	deadline = now_ms() + WAIT_MS;
+	while (access(path, F_OK) && now_ms() < deadline)
+		usleep(20000);
+	ASSERT_EQ(0, access(path, F_OK));
+	ASSERT_EQ(0, vm_op("vms/remove", self->qemu));
+	for (i = 0; i < 20; i++, usleep(25000))
+		seen += !access(path, F_OK);
+	EXPECT_EQ(0, seen)
+		TH_LOG("rediscovered in %d of 20 looks over ten periods", seen);
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	EXPECT_EQ(0, access(path, F_OK));
+	ASSERT_EQ(0, vm_op("vms/remove", self->qemu));
+	for (i = 0, seen = 0; i < 20; i++, usleep(25000))
+		seen += !access(path, F_OK);
+	EXPECT_EQ(0, seen);
+	ASSERT_EQ(0, vs_write("auto_discover", was));
+}
+
+/*
  * A VM that starts while auto_discover is on is managed at the next
  * period: QEMU names its vCPU threads as it makes them, and vspace looks
  * at such processes first, before its sweep of every pid (1,024 tasks a
