@@ -105,35 +105,88 @@ static int vspace_decision_emit(char *buf, size_t size,
 #define VSPACE_DECISION_LINE	192
 
 /*
- * The decisions file: a header and the last decisions, oldest first. More
- * than a page, so it is a binary attribute; each read formats a snapshot.
+ * Texts of the decisions file being read, one per open file and a few
+ * files at once: a reader that goes through it in several reads gets one
+ * snapshot, not the ends of two, while decisions come in. Taken at offset
+ * 0, dropped at the end; the least recently read goes when more files
+ * read at once. Under vspace_lock.
  */
-ssize_t vspace_decisions_read(char *buf, loff_t off, size_t count)
+#define VSPACE_DECISION_READERS	8
+static struct vspace_snap vspace_decision_snaps[VSPACE_DECISION_READERS];
+static unsigned long vspace_decision_read_at[VSPACE_DECISION_READERS];
+static unsigned long vspace_decision_reads;
+
+static void vspace_decision_snap_drop(struct vspace_snap *s)
+{
+	kvfree(s->buf);
+	*s = (struct vspace_snap){};
+}
+
+/* A header and the last decisions, oldest first, into @s. */
+static int vspace_decision_snap_take(struct vspace_snap *s,
+				     const struct file *file)
 {
 	size_t size = (VSPACE_DECISIONS + 1) * VSPACE_DECISION_LINE;
 	unsigned long i, first;
-	ssize_t ret = 0;
-	char *text;
 	int len;
 
-	text = kmalloc(size, GFP_KERNEL);
-	if (!text)
+	s->buf = kvmalloc(size, GFP_KERNEL);
+	if (!s->buf)
 		return -ENOMEM;
-	len = scnprintf(text, size,
+	len = scnprintf(s->buf, size,
 			"# time_ms mode old_vm old_io old_free vm io free vm_util_pct io_util_pct vm_demand_mcpu io_demand_mcpu vm_p99_wait_us io_p99_wait_us slo_missed confined reason\n");
-	mutex_lock(&vspace_lock);
 	first = vspace_nr_decisions > VSPACE_DECISIONS ?
 		vspace_nr_decisions - VSPACE_DECISIONS : 0;
 	for (i = first; i < vspace_nr_decisions; i++)
-		len += vspace_decision_emit(text + len, size - len,
+		len += vspace_decision_emit(s->buf + len, size - len,
 					    &vspace_decisions[i % VSPACE_DECISIONS]);
-	mutex_unlock(&vspace_lock);
-	if (off < len) {
-		ret = min_t(size_t, count, len - off);
-		memcpy(buf, text + off, ret);
+	s->len = len;
+	s->file = file;
+	return 0;
+}
+
+/* The decisions file: more than a page, so a binary attribute. */
+ssize_t vspace_decisions_read(const struct file *file, char *buf, loff_t off,
+			      size_t count)
+{
+	struct vspace_snap *s = NULL;
+	int i, lru = 0, ret = 0;
+
+	mutex_lock(&vspace_lock);
+	for (i = 0; i < VSPACE_DECISION_READERS; i++) {
+		if (vspace_decision_snaps[i].buf &&
+		    vspace_decision_snaps[i].file == file) {
+			s = &vspace_decision_snaps[i];
+			break;
+		}
+		if (vspace_decision_read_at[i] < vspace_decision_read_at[lru])
+			lru = i;
 	}
-	kfree(text);
+	if (!s || !off) {
+		s = s ?: &vspace_decision_snaps[lru];
+		vspace_decision_snap_drop(s);
+		ret = vspace_decision_snap_take(s, file);
+		if (ret)
+			goto out;
+	}
+	vspace_decision_read_at[s - vspace_decision_snaps] = ++vspace_decision_reads;
+	if (off < s->len) {
+		ret = min_t(size_t, count, s->len - off);
+		memcpy(buf, s->buf + off, ret);
+	} else {
+		vspace_decision_snap_drop(s);
+	}
+out:
+	mutex_unlock(&vspace_lock);
 	return ret;
+}
+
+void vspace_alloc_uninit(void)
+{
+	int i;
+
+	for (i = 0; i < VSPACE_DECISION_READERS; i++)
+		vspace_decision_snap_drop(&vspace_decision_snaps[i]);
 }
 
 /* Count the managed threads of each group that still exist. */

@@ -19,7 +19,7 @@ static int __init vspace_init(void)
 	ret = vspace_placement_init();
 	if (ret)
 		goto out_core;
-	/* Nothing to undo: the policy's state is static. */
+	/* Its uninit frees what readers of the decisions file left. */
 	vspace_alloc_init();
 
 	ret = vspace_stats_init();
@@ -50,6 +50,7 @@ out_collect:
 out_stats:
 	vspace_stats_uninit();
 out_placement:
+	vspace_alloc_uninit();
 	vspace_placement_uninit();
 out_core:
 	vspace_core_uninit();
@@ -69,6 +70,7 @@ static void __exit vspace_exit(void)
 	vspace_vms_uninit();
 	vspace_collect_uninit();
 	vspace_stats_uninit();
+	vspace_alloc_uninit();
 	vspace_placement_uninit();
 	vspace_core_uninit();
 	pr_info("unloaded\n");

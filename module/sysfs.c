@@ -253,7 +253,7 @@ static ssize_t decisions_read(struct file *file, struct kobject *kobj,
 			      struct bin_attribute *attr, char *buf,
 			      loff_t off, size_t count)
 {
-	return vspace_decisions_read(buf, off, count);
+	return vspace_decisions_read(file, buf, off, count);
 }
 
 static struct kobj_attribute version_attr = __ATTR_RO(version);

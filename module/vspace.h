@@ -432,9 +432,11 @@ ssize_t vspace_stats_show(char *buf);
  * placement, record its decisions.
  */
 void vspace_alloc_init(void);
+void vspace_alloc_uninit(void);
 void vspace_alloc_fit(void);
 void vspace_alloc_step(void);
-ssize_t vspace_decisions_read(char *buf, loff_t off, size_t count);
+ssize_t vspace_decisions_read(const struct file *file, char *buf, loff_t off,
+			      size_t count);
 
 /* worker.c: the periodic work, and CPU hotplug. */
 int vspace_worker_init(void);

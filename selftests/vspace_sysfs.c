@@ -338,6 +338,58 @@ TEST_F(vspace, bounds_after_smaller_cpus)
 }
 
 /* A zero-byte write never reaches the module; it must change nothing. */
+/*
+ * The decisions file read in small pieces while decisions keep coming in
+ * (a child resizes the I/O group back and forth): every read is one
+ * whole text, lines complete, at most the header and 64 decisions.
+ */
+TEST_F(vspace, decisions_read_while_changing)
+{
+	char text[32768];
+	int i, fd, torn = 0, reads = 0;
+	ssize_t got, r;
+	pid_t child;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 CPUs");
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		for (;;) {
+			vs_write("io_cpus_min", "0");
+			vs_write("io_cpus_max", "0");
+			vs_write("io_cpus_max", "1");
+			vs_write("io_cpus_min", "1");
+		}
+	}
+	for (i = 0; i < 300; i++) {
+		int lines = 0;
+		char *p;
+
+		fd = open(VSPACE_SYSFS_DIR "/decisions", O_RDONLY);
+		ASSERT_LE(0, fd);
+		got = 0;
+		while ((r = read(fd, text + got, 7)) > 0 &&
+		       got + r < (ssize_t)sizeof(text) - 8)
+			got += r;
+		close(fd);
+		text[got] = '\0';
+		for (p = text; *p; p++)
+			lines += *p == '\n';
+		reads++;
+		if (!got || text[got - 1] != '\n' || lines > 65 ||
+		    strncmp(text, "# time_ms", 9)) {
+			if (!torn++)
+				TH_LOG("read %d: %zd bytes, %d lines, ends '%s'",
+				       i, got, lines, text + (got > 40 ? got - 40 : 0));
+		}
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	EXPECT_EQ(0, torn)
+		TH_LOG("%d of %d reads torn", torn, reads);
+}
+
 TEST_F(vspace, empty_write)
 {
 	char before[256], after[256];
