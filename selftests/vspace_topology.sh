@@ -64,11 +64,13 @@ vmpid=$(awk '/ready/ { print $2 }' "$tmp/vm.out")
 echo 1 >$V/enabled
 echo "$vmpid" >$V/vms/add
 
-# placed: the VM's vCPU and vhost threads all placed, within their groups.
+# placed: the VM's vCPU and vhost threads all placed (vspace's word),
+# and on their groups (/proc's).
 placed() {
 	local line tid kind got want bad=0 n=0
 	while read -r line; do
-		read -r tid kind got _ <<<"$line"
+		read -r tid kind _ <<<"$line"
+		got=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$tid/status")
 		case $kind in
 		vcpu) want=$(cat $V/vm_cpus) ;;
 		vhost) want=$(cat $V/io_cpus) ;;
