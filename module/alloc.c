@@ -206,11 +206,9 @@ static void vspace_count_threads(struct vspace_policy_in *in)
 /* Hand the policy's sizes to placement. */
 static void vspace_alloc_apply(void)
 {
-	/* Priority only where a single I/O CPU cannot be split. */
+	/* Priority only where the I/O group cannot be split. */
 	vspace_groups_layout(vspace_policy.vm, vspace_policy.io,
-			     vspace_confined_cpus,
-			     vspace_nr_confined && !vspace_confined_cpus &&
-			     vspace_policy.io == 1);
+			     vspace_confined_cpus, vspace_nr_confined);
 }
 
 /*
@@ -287,6 +285,9 @@ void vspace_alloc_step(void)
 		const struct vspace_group_stats *gs = &vspace_stats.group[g];
 
 		in.g[g].util_pct = gs->util_pct;
+		in.g[g].cpus = cpumask_weight(g == VSPACE_PG_VM ?
+					      vspace_groups.vm :
+					      vspace_groups.io);
 		in.g[g].wait_ns = gs->sample.c.wait_ns;
 		in.g[g].p99_ns = gs->sample.p99_ns;
 	}

@@ -117,19 +117,41 @@ int vspace_set_io_bound(bool is_max, unsigned int val)
 	return ret;
 }
 
-int vspace_set_auto_discover(bool on)
+/* A 0/1 setting read by the periodic work: it acts on it now. */
+static int vspace_set_flag(bool *flag, bool on)
 {
 	mutex_lock(&vspace_lock);
-	WRITE_ONCE(vspace_config.auto_discover, on);
+	WRITE_ONCE(*flag, on);
 	vspace_worker_kick();
 	mutex_unlock(&vspace_lock);
 	return 0;
 }
 
+int vspace_set_auto_discover(bool on)
+{
+	return vspace_set_flag(&vspace_config.auto_discover, on);
+}
+
 int vspace_set_isolation(bool on)
 {
+	return vspace_set_flag(&vspace_config.isolation, on);
+}
+
+int vspace_set_smt_split(bool on)
+{
+	return vspace_set_flag(&vspace_config.smt_split, on);
+}
+
+/* A node the I/O group can be put on, or NUMA_NO_NODE: automatic. */
+int vspace_set_io_node(int node)
+{
+	if (node != NUMA_NO_NODE &&
+	    (node < 0 || node >= nr_node_ids || !node_state(node, N_CPU))) {
+		pr_notice_ratelimited("io_node: node %d has no CPUs\n", node);
+		return -EINVAL;
+	}
 	mutex_lock(&vspace_lock);
-	WRITE_ONCE(vspace_config.isolation, on);
+	WRITE_ONCE(vspace_config.io_node, node);
 	vspace_worker_kick();
 	mutex_unlock(&vspace_lock);
 	return 0;
@@ -269,6 +291,7 @@ int vspace_core_init(void)
 	vspace_config.io_cpus_min = min(1U, vspace_config.io_cpus_max);
 	vspace_config.auto_discover = false;
 	vspace_config.isolation = true;
+	vspace_config.io_node = NUMA_NO_NODE;
 	return 0;
 }
 

@@ -3,12 +3,13 @@
  * Placement: compute the two core groups and bind threads to them.
  *
  * The usable CPUs are vspace_config.cpus that are online. The policy
- * (policy.c, run by alloc.c) sizes the groups; here the VM group is laid
- * out from the low end of the usable CPUs and the I/O group from the high
- * end, with the free CPUs between them. A resize moves one edge, so only
- * threads on the CPUs at that edge have to move: the kernel migrates a
- * thread only when its CPU leaves its mask. Placement decides nothing: it
- * lays out what alloc.c hands it and binds.
+ * (policy.c, run by alloc.c) sizes the groups; layout.c lays them out on
+ * the topology: whole cores, the VM group from the low end of the usable
+ * CPUs and the I/O group from the high end (of its node first), with the
+ * free CPUs between them. A resize moves one edge, so only threads on the
+ * CPUs at that edge have to move: the kernel migrates a thread only when
+ * its CPU leaves its mask. Placement decides nothing: it lays out what
+ * alloc.c hands it and binds.
  *
  * Binding: every managed thread has an allowed mask, the CPUs the kernel
  * and the operator last gave it (its cpuset, taskset, libvirt's vcpupin).
@@ -44,13 +45,27 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/topology.h>
 
+#include "layout.h"
+#include "trace.h"
 #include "vspace.h"
 
 struct vspace_groups vspace_groups;
 
+/* The usable CPUs as layout.c sees them, and its state; under vspace_lock. */
+static struct vspace_lcpu *vspace_lcpus;
+static struct vspace_layout vspace_lay;
+
 /* Scratch masks for binding; under vspace_lock. */
 static cpumask_var_t vspace_scratch, vspace_cur, vspace_tmp;
+
+/*
+ * The VM group's CPUs on the home node of the VM being placed, and each
+ * node's VM-group CPUs and vCPU threads homed there; under vspace_lock.
+ */
+static cpumask_var_t vspace_home;
+static unsigned int *vspace_node_cpus, *vspace_node_vcpus;
 
 /* Usable CPUs now: vspace's cpus that are online. */
 unsigned int vspace_usable_cpus(void)
@@ -62,39 +77,48 @@ unsigned int vspace_usable_cpus(void)
 
 /*
  * Lay the groups out: @vm and @io of the usable CPUs (sizes the policy
- * fitted to them), the top @confined CPUs of the I/O group for the
- * confined VMs' workers, and @boost: raise the others' workers instead.
+ * fitted to them, which layout.c rounds to whole cores), the top
+ * @confined CPUs of the I/O group for the confined VMs' workers while
+ * @confine (VMs are confined); where the I/O group is not split (one
+ * core, or the others need all of it), raise the others' workers instead
+ * (@boost).
  */
 void vspace_groups_layout(unsigned int vm, unsigned int io,
-			  unsigned int confined, bool boost)
+			  unsigned int confined, bool confine)
 {
-	unsigned int cpu;
+	struct cpumask *to[] = {
+		[VSPACE_LG_FREE] = vspace_groups.free,
+		[VSPACE_LG_VM] = vspace_groups.vm,
+		[VSPACE_LG_IO] = vspace_groups.io_open,
+		[VSPACE_LG_IO_CONFINED] = vspace_groups.io_confined,
+	};
+	unsigned int cpu, i, n = 0;
 
 	vspace_usable_cpus();
-	cpumask_clear(vspace_groups.vm);
-	cpumask_clear(vspace_groups.io);
-	cpumask_clear(vspace_groups.io_confined);
-	cpumask_copy(vspace_groups.free, vspace_scratch);
-	for_each_cpu(cpu, vspace_scratch) {
-		if (!vm--)
-			break;
-		cpumask_set_cpu(cpu, vspace_groups.vm);
-		cpumask_clear_cpu(cpu, vspace_groups.free);
-	}
-	for (cpu = nr_cpu_ids; io && cpu-- > 0; ) {
-		if (cpumask_test_cpu(cpu, vspace_groups.free)) {
-			cpumask_clear_cpu(cpu, vspace_groups.free);
-			cpumask_set_cpu(cpu, vspace_groups.io);
-			if (confined) {
-				cpumask_set_cpu(cpu, vspace_groups.io_confined);
-				confined--;
-			}
-			io--;
-		}
-	}
-	cpumask_andnot(vspace_groups.io_open, vspace_groups.io,
-		       vspace_groups.io_confined);
-	vspace_groups.boost = boost;
+	for_each_cpu(cpu, vspace_scratch)
+		vspace_lcpus[n++] = (struct vspace_lcpu){
+			.cpu = cpu,
+			.core = cpumask_first(topology_sibling_cpumask(cpu)),
+			.node = cpu_to_node(cpu),
+		};
+	vspace_lay.vm = vm;
+	vspace_lay.io = io;
+	vspace_lay.confined = confine ? confined : 0;
+	vspace_lay.io_min = vspace_config.io_cpus_min;
+	vspace_lay.io_max = vspace_config.io_cpus_max;
+	vspace_lay.io_node = READ_ONCE(vspace_config.io_node);
+	vspace_lay.split = READ_ONCE(vspace_config.smt_split);
+	vspace_layout(&vspace_lay, vspace_lcpus, n);
+
+	for (i = 0; i < ARRAY_SIZE(to); i++)
+		cpumask_clear(to[i]);
+	for (i = 0; i < n; i++)
+		cpumask_set_cpu(vspace_lcpus[i].cpu, to[vspace_lcpus[i].group]);
+	cpumask_or(vspace_groups.io, vspace_groups.io_open,
+		   vspace_groups.io_confined);
+	vspace_groups.boost = confine && !vspace_lay.got_confined;
+	trace_layout(vspace_groups.vm, vspace_groups.io,
+		     vspace_groups.io_confined);
 }
 
 /*
@@ -135,6 +159,10 @@ static const struct cpumask *vspace_target(const struct vspace_vm *vm,
 
 	switch (t->kind) {
 	case VSPACE_KIND_VCPU:
+		/* Its home node's part, unless its cpuset keeps it off it. */
+		if (vm->home_node != NUMA_NO_NODE &&
+		    cpumask_intersects(vspace_home, t->allowed))
+			return vspace_home;
 		return vspace_groups.vm;
 	case VSPACE_KIND_VHOST:
 		/* With no room for an I/O group, vhost shares the VM group. */
@@ -574,6 +602,68 @@ MODULE_PARM_DESC(bind_delay_ms,
  * work has just taken in the changes from outside (vspace_vm_sync_masks()),
  * and each thread's own are taken in again as it is placed.
  */
+static unsigned int vspace_vm_vcpus(const struct vspace_vm *vm)
+{
+	const struct vspace_thread *t;
+	unsigned int n = 0;
+
+	list_for_each_entry(t, &vm->threads, node)
+		n += t->kind == VSPACE_KIND_VCPU;
+	return n;
+}
+
+/*
+ * Home nodes: while the VM group spans NUMA nodes, each VM whose vCPU
+ * threads fit in one node's part of it, beside those homed there already
+ * (no more vCPU threads than CPUs), is kept there: its memory is likely
+ * there too, and its vCPUs share caches. A VM keeps its node while it
+ * fits; otherwise it goes to the node least crowded after it. Those that
+ * fit nowhere get the whole group, so no CPU of it is left unused while
+ * others are crowded.
+ */
+static void vspace_homes(void)
+{
+	unsigned int n, spans = 0;
+	struct vspace_vm *vm;
+	int node, best;
+
+	for (node = 0; node < nr_node_ids; node++) {
+		cpumask_and(vspace_home, vspace_groups.vm, cpumask_of_node(node));
+		vspace_node_cpus[node] = cpumask_weight(vspace_home);
+		vspace_node_vcpus[node] = 0;
+		spans += !!vspace_node_cpus[node];
+	}
+	list_for_each_entry(vm, &vspace_vms, node) {
+		n = vspace_vm_vcpus(vm);
+		node = vm->home_node;
+		vm->home_node = NUMA_NO_NODE;
+		if (spans < 2 || !n)
+			continue;
+		if (node != NUMA_NO_NODE &&
+		    vspace_node_vcpus[node] + n <= vspace_node_cpus[node]) {
+			best = node;
+		} else {
+			/* The least crowded after it: fewest vCPUs per CPU. */
+			for (best = NUMA_NO_NODE, node = 0; node < nr_node_ids;
+			     node++) {
+				if (vspace_node_vcpus[node] + n >
+				    vspace_node_cpus[node])
+					continue;
+				if (best == NUMA_NO_NODE ||
+				    (u64)(vspace_node_vcpus[node] + n) *
+				    vspace_node_cpus[best] <
+				    (u64)(vspace_node_vcpus[best] + n) *
+				    vspace_node_cpus[node])
+					best = node;
+			}
+			if (best == NUMA_NO_NODE)
+				continue;
+		}
+		vm->home_node = best;
+		vspace_node_vcpus[best] += n;
+	}
+}
+
 static void vspace_place(bool synced)
 {
 	unsigned int delay = READ_ONCE(bind_delay_ms);
@@ -585,7 +675,11 @@ static void vspace_place(bool synced)
 		return;
 	if (unlikely(delay))
 		msleep(min(delay, 1000U));
+	vspace_homes();
 	list_for_each_entry(vm, &vspace_vms, node) {
+		if (vm->home_node != NUMA_NO_NODE)
+			cpumask_and(vspace_home, vspace_groups.vm,
+				    cpumask_of_node(vm->home_node));
 		if (!synced)
 			vspace_vm_sync_masks(vm);
 		list_for_each_entry(t, &vm->threads, node)
@@ -618,8 +712,16 @@ void vspace_restore_all(void)
 
 int vspace_placement_init(void)
 {
+	vspace_lcpus = kvcalloc(nr_cpu_ids, sizeof(*vspace_lcpus), GFP_KERNEL);
+	vspace_node_cpus = kcalloc(nr_node_ids, sizeof(unsigned int), GFP_KERNEL);
+	vspace_node_vcpus = kcalloc(nr_node_ids, sizeof(unsigned int),
+				    GFP_KERNEL);
+	if (!vspace_lcpus || !vspace_node_cpus || !vspace_node_vcpus)
+		goto out_lcpus;
+	if (!zalloc_cpumask_var(&vspace_home, GFP_KERNEL))
+		goto out_lcpus;
 	if (!zalloc_cpumask_var(&vspace_groups.io, GFP_KERNEL))
-		return -ENOMEM;
+		goto out_home;
 	if (!zalloc_cpumask_var(&vspace_groups.vm, GFP_KERNEL))
 		goto out_io;
 	if (!zalloc_cpumask_var(&vspace_groups.free, GFP_KERNEL))
@@ -650,6 +752,12 @@ out_vm:
 	free_cpumask_var(vspace_groups.vm);
 out_io:
 	free_cpumask_var(vspace_groups.io);
+out_home:
+	free_cpumask_var(vspace_home);
+out_lcpus:
+	kfree(vspace_node_vcpus);
+	kfree(vspace_node_cpus);
+	kvfree(vspace_lcpus);
 	return -ENOMEM;
 }
 
@@ -663,4 +771,8 @@ void vspace_placement_uninit(void)
 	free_cpumask_var(vspace_groups.free);
 	free_cpumask_var(vspace_groups.vm);
 	free_cpumask_var(vspace_groups.io);
+	free_cpumask_var(vspace_home);
+	kfree(vspace_node_vcpus);
+	kfree(vspace_node_cpus);
+	kvfree(vspace_lcpus);
 }

@@ -19,7 +19,8 @@
  *
  * Demand of a group, in milli-CPUs: what ran on its CPUs plus what its
  * threads wanted and could not get,
- *	D = u * size * 10 + W * 1000 / interval,
+ *	D = u * size * 10 + W * 1000 / interval
+ * (size: the CPUs it had, which whole cores may round up or down),
  * smoothed as Ds = (Ds + D) / 2.
  *
  * Per mode, three utilisation thresholds in milli-CPUs per CPU:
@@ -370,7 +371,8 @@ void vspace_policy_decide(struct vspace_policy *p,
 
 	for (g = 0; g < VSPACE_NR_PG; g++) {
 		const struct vspace_pgroup *pg = &in->g[g];
-		u64 d = (u64)pg->util_pct * s.cur[g] * 10 +
+		/* Busy on the CPUs it had, which whole cores may round. */
+		u64 d = (u64)pg->util_pct * (pg->cpus ? pg->cpus : s.cur[g]) * 10 +
 			vspace_div64(pg->wait_ns * 1000, in->interval_ns);
 
 		p->demand[g] = p->tick == 1 ? d : (p->demand[g] + d) / 2;

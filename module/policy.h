@@ -55,6 +55,7 @@ enum vspace_reason { VSPACE_REASONS(VSPACE_WHY_) };
 /* One group over the last interval. */
 struct vspace_pgroup {
 	u32 threads;	/* managed threads that belong to it */
+	u32 cpus;	/* CPUs it had (whole cores); 0: the policy's size */
 	u32 util_pct;	/* its CPUs' busy time, irq and softirq included */
 	u64 wait_ns;	/* its managed threads' run-queue wait, summed */
 	u64 p99_ns;	/* their p99 wakeup-to-run delay */

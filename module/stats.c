@@ -360,10 +360,11 @@ ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf)
 			 vm->total.tx_bytes, vm->total.rx_packets,
 			 vm->total.rx_bytes);
 	len += sysfs_emit_at(buf, len,
-			     "vcpu_p99_wait_ns %llu\nvhost_p99_wait_ns %llu\nio_cpu_ns_last %llu\nslo_missed %d\nconfined %d\nunplaced %u\n",
+			     "vcpu_p99_wait_ns %llu\nvhost_p99_wait_ns %llu\nio_cpu_ns_last %llu\nslo_missed %d\nconfined %d\nunplaced %u\nhome_node %d\n",
 			     vm->pol.p99_ns[VSPACE_PG_VM],
 			     vm->pol.p99_ns[VSPACE_PG_IO], vm->io_sample_ns,
-			     vm->pol.slo_missed, vm->pol.confined, unplaced);
+			     vm->pol.slo_missed, vm->pol.confined, unplaced,
+			     vm->home_node);
 	mutex_unlock(&vspace_lock);
 	return len;
 }

@@ -193,41 +193,60 @@ static ssize_t io_cpus_max_store(struct kobject *kobj,
 	return io_bound_store(attr, buf, count, true);
 }
 
-static ssize_t auto_discover_show(struct kobject *kobj,
-				  struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%d\n", READ_ONCE(vspace_config.auto_discover));
-}
-
-static ssize_t auto_discover_store(struct kobject *kobj,
-				   struct kobj_attribute *attr,
-				   const char *buf, size_t count)
+/* A 0/1 file: parsed here, set by its setter in core.c. */
+static ssize_t vspace_bool_store(struct kobj_attribute *attr, const char *buf,
+				 size_t count, int (*set)(bool on))
 {
 	unsigned int val;
 	int ret;
 
 	if (kstrtouint(buf, 10, &val) || val > 1)
 		return vspace_reject(attr, buf, "expected 0 or 1");
-	ret = vspace_set_auto_discover(val);
+	ret = set(val);
 	return ret ?: count;
 }
 
-static ssize_t isolation_show(struct kobject *kobj,
-			      struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%d\n", READ_ONCE(vspace_config.isolation));
+#define VSPACE_BOOL_ATTR(name)						\
+static ssize_t name##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vspace_config.name));	\
+}									\
+static ssize_t name##_store(struct kobject *kobj,			\
+			    struct kobj_attribute *attr,		\
+			    const char *buf, size_t count)		\
+{									\
+	return vspace_bool_store(attr, buf, count, vspace_set_##name);	\
 }
 
-static ssize_t isolation_store(struct kobject *kobj,
-			       struct kobj_attribute *attr, const char *buf,
-			       size_t count)
+VSPACE_BOOL_ATTR(auto_discover)
+VSPACE_BOOL_ATTR(isolation)
+VSPACE_BOOL_ATTR(smt_split)
+
+static ssize_t io_node_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	int node = READ_ONCE(vspace_config.io_node);
+
+	if (node == NUMA_NO_NODE)
+		return sysfs_emit(buf, "auto\n");
+	return sysfs_emit(buf, "%d\n", node);
+}
+
+static ssize_t io_node_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
 {
 	unsigned int val;
 	int ret;
 
-	if (kstrtouint(buf, 10, &val) || val > 1)
-		return vspace_reject(attr, buf, "expected 0 or 1");
-	ret = vspace_set_isolation(val);
+	if (sysfs_streq(buf, "auto")) {
+		ret = vspace_set_io_node(NUMA_NO_NODE);
+	} else {
+		if (kstrtouint(buf, 10, &val) || val > INT_MAX)
+			return vspace_reject(attr, buf,
+					     "expected auto or a node number");
+		ret = vspace_set_io_node(val);
+	}
 	return ret ?: count;
 }
 
@@ -267,6 +286,8 @@ static struct kobj_attribute io_cpus_min_attr = __ATTR_RW(io_cpus_min);
 static struct kobj_attribute io_cpus_max_attr = __ATTR_RW(io_cpus_max);
 static struct kobj_attribute auto_discover_attr = __ATTR_RW(auto_discover);
 static struct kobj_attribute isolation_attr = __ATTR_RW(isolation);
+static struct kobj_attribute smt_split_attr = __ATTR_RW(smt_split);
+static struct kobj_attribute io_node_attr = __ATTR_RW(io_node);
 static struct kobj_attribute free_cpus_attr = __ATTR_RO(free_cpus);
 static struct kobj_attribute io_confined_cpus_attr = __ATTR_RO(io_confined_cpus);
 static struct kobj_attribute stats_attr = __ATTR_RO(stats);
@@ -285,6 +306,8 @@ static struct attribute *vspace_attrs[] = {
 	&io_cpus_max_attr.attr,
 	&auto_discover_attr.attr,
 	&isolation_attr.attr,
+	&smt_split_attr.attr,
+	&io_node_attr.attr,
 	&free_cpus_attr.attr,
 	&io_confined_cpus_attr.attr,
 	&stats_attr.attr,

@@ -5,6 +5,7 @@
  *   vspace:vm_sample  each managed VM, each interval
  *   vspace:decision   each interval in which the policy changed something
  *   vspace:work       each period: what the periodic work cost
+ *   vspace:layout     each time the groups are laid out: their CPUs
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vspace
@@ -39,6 +40,25 @@ TRACE_EVENT(sample,
 		      __entry->cpus, __entry->util_pct, __entry->p99_wait_ns,
 		      __entry->preemptions, __entry->migrations,
 		      __entry->interval_ns)
+);
+
+TRACE_EVENT(layout,
+	    TP_PROTO(const struct cpumask *vm_mask,
+		     const struct cpumask *io_mask,
+		     const struct cpumask *confined_mask),
+	    TP_ARGS(vm_mask, io_mask, confined_mask),
+	    TP_STRUCT__entry(__bitmask(vm, nr_cpumask_bits)
+			     __bitmask(io, nr_cpumask_bits)
+			     __bitmask(confined, nr_cpumask_bits)),
+	    TP_fast_assign(__assign_bitmask(vm, cpumask_bits(vm_mask),
+					    nr_cpumask_bits);
+			   __assign_bitmask(io, cpumask_bits(io_mask),
+					    nr_cpumask_bits);
+			   __assign_bitmask(confined,
+					    cpumask_bits(confined_mask),
+					    nr_cpumask_bits);),
+	    TP_printk("vm=%s io=%s confined=%s", __get_bitmask(vm),
+		      __get_bitmask(io), __get_bitmask(confined))
 );
 
 TRACE_EVENT(work,

@@ -642,6 +642,7 @@ static int vspace_vm_add_task(struct task_struct *task)
 	vm->pid = get_task_pid(task, PIDTYPE_TGID);
 	vm->nr = task->tgid;
 	vm->pol.weight = VSPACE_WEIGHT_DEFAULT;
+	vm->home_node = NUMA_NO_NODE;
 
 	ret = vspace_vm_sync(vm, task);
 	if (ret)

@@ -29,6 +29,9 @@ enum vspace_kind {
  * @io_cpus_max:   upper bound of the I/O group's size.
  * @auto_discover: manage every KVM VM found, without vms/add.
  * @isolation:     weighted I/O isolation between VMs (policy.c).
+ * @smt_split:     a core's SMT siblings may go to different groups.
+ * @io_node:       the NUMA node the I/O group fills first; -1: the last
+ *                 node with usable CPUs (layout.c).
  * @cpus:          the CPUs vspace may manage; a non-empty subset of the
  *                 CPUs that were online when it was written.
  *
@@ -43,6 +46,8 @@ struct vspace_config {
 	unsigned int io_cpus_max;
 	bool auto_discover;
 	bool isolation;
+	bool smt_split;
+	int io_node;
 	cpumask_var_t cpus;
 };
 
@@ -261,6 +266,8 @@ struct vspace_snap {
  * @sample:  the last interval, over its vCPU and vhost threads.
  * @pol:     the policy's view: SLO, weight, per-group p99, confinement.
  * @latency_at: when latency_us was last written (ktime ns), 0 never.
+ * @home_node: the node its vCPU threads are kept on while the VM group
+ *             spans nodes, or NUMA_NO_NODE (placement.c).
  * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
  * @snap:    the last text of its files longer than a page, per file.
  *
@@ -287,6 +294,7 @@ struct vspace_vm {
 	struct vspace_sample sample;
 	struct vspace_policy_vm pol;
 	u64 latency_at;
+	int home_node;
 	bool dead;
 	struct vspace_snap snap[NR_VSPACE_SNAPS];
 };
@@ -375,6 +383,8 @@ int vspace_set_cpus(const struct cpumask *cpus);
 int vspace_set_io_bound(bool is_max, unsigned int val);
 int vspace_set_auto_discover(bool on);
 int vspace_set_isolation(bool on);
+int vspace_set_smt_split(bool on);
+int vspace_set_io_node(int node);
 int vspace_vm_set_slo(struct vspace_vm *vm, u32 us);
 int vspace_vm_set_weight(struct vspace_vm *vm, u32 weight);
 int vspace_vm_set_latency(struct vspace_vm *vm, u32 us);
@@ -394,7 +404,7 @@ int vspace_placement_init(void);
 void vspace_placement_uninit(void);
 unsigned int vspace_usable_cpus(void);
 void vspace_groups_layout(unsigned int vm, unsigned int io,
-			  unsigned int confined, bool boost);
+			  unsigned int confined, bool confine);
 void vspace_place_all(void);
 void vspace_place_rescanned(void);
 void vspace_restore_all(void);

@@ -13,6 +13,19 @@
   vs_check.py nice TID       print the thread's nice level
   vs_check.py slab           live kmalloc and kernfs_node objects, after
                              dropping unused dentries
+  vs_check.py layout SECS    sample vm_cpus and io_cpus for SECS against
+                             sysfs's topology: no core split between the
+                             groups (unless smt_split), each group fills
+                             its node before it spills; prints
+                             "samples layouts problems"
+  vs_check.py layout-trace FILE
+                             the same for every vspace:layout event in a
+                             trace (every layout vspace made), against the
+                             usable CPUs, smt_split and io_node of now
+  vs_check.py cores          /proc: no core has a placed vCPU thread and a
+                             placed vhost worker (unless smt_split)
+  vs_check.py within A B     cpulist A is within cpulist B
+  vs_check.py count A        how many CPUs cpulist A has
 
 A "VM" is a process named vhost_vm or qemu-system-*; its threads are its
 /proc/<pid>/task entries and, on kernels whose vhost workers are kernel
@@ -331,6 +344,159 @@ def cmd_bound(pid):
     return bad
 
 
+def topology():
+    """Each online CPU's core (its SMT siblings) and node, from sysfs."""
+    core, node = {}, {}
+    for cpu in cpus(rd("/sys/devices/system/cpu/online")):
+        sib = cpus(rd("/sys/devices/system/cpu/cpu%d/topology/"
+                      "thread_siblings_list" % cpu) or str(cpu))
+        core[cpu] = frozenset(sib)
+        node[cpu] = 0
+    for d in glob.glob("/sys/devices/system/node/node[0-9]*"):
+        for cpu in cpus(rd(d + "/cpulist")):
+            node[cpu] = int(os.path.basename(d)[4:])
+    return core, node
+
+
+def layout_once():
+    """vm_cpus, io_cpus and the usable CPUs, read as one state: None if
+    they changed while read."""
+    names = ("cpus", "vm_cpus", "io_cpus", "smt_split", "io_node")
+    a = [rd("%s/%s" % (V, n)) for n in names]
+    b = [rd("%s/%s" % (V, n)) for n in names]
+    if a != b or None in a:
+        return None
+    online = cpus(rd("/sys/devices/system/cpu/online"))
+    return (cpus(a[0]) & online, cpus(a[1]), cpus(a[2]),
+            a[3].strip() == "1", a[4].strip())
+
+
+def layout_problems(core, node, st):
+    """What is wrong with one layout: a core split between vm_cpus,
+    io_cpus and the rest of the usable CPUs (unless smt_split), a group
+    that spilled into another node before filling its own."""
+    usable, vm, io, split, io_node = st
+    probs = []
+    if vm & io:
+        probs.append("vm_cpus and io_cpus share %s" % sorted(vm & io))
+    if not split:
+        for cpu in sorted(usable):
+            sib = core.get(cpu, frozenset([cpu])) & usable
+            for g, name in ((vm, "vm"), (io, "io")):
+                if (cpu in g) != (sib <= g):
+                    probs.append("core %s split at the %s group's edge "
+                                 "(vm %s io %s)" % (sorted(sib), name,
+                                                    sorted(vm), sorted(io)))
+                    break
+    if usable and io:
+        home = int(io_node) if io_node != "auto" else \
+            max(node.get(c, 0) for c in usable)
+        mine = {c for c in usable if node.get(c) == home}
+        # The I/O group fills its node before it spills (if its node
+        # has usable CPUs at all).
+        if mine and io - mine and not mine <= io:
+            probs.append("io_cpus %s spill off node %d before filling it"
+                         % (sorted(io), home))
+        # The VM group takes the other nodes before the I/O group's.
+        others = usable - mine if mine else set()
+        if vm & mine and others and not others <= vm | io:
+            probs.append("vm_cpus %s on node %d with room elsewhere"
+                         % (sorted(vm), home))
+    return probs
+
+
+def cmd_layout(seconds):
+    """Sample the layout for SECONDS; print counts and problems."""
+    core, node = topology()
+    end = time.time() + float(seconds)
+    n = skipped = bad = 0
+    seen = set()
+    while time.time() < end:
+        st = layout_once()
+        if st is None:
+            skipped += 1
+            continue
+        n += 1
+        seen.add((frozenset(st[1]), frozenset(st[2])))
+        for p in layout_problems(core, node, st)[:3]:
+            bad += 1
+            if bad <= 10:
+                print("# layout: " + p)
+    print("# layout: %d samples (%d torn), %d distinct layouts, %d problems"
+          % (n, skipped, len(seen), bad))
+    print("%d %d %d" % (n, len(seen), bad))
+    return 1 if bad else 0
+
+
+def mask_cpus(hexmask):
+    """A trace event's bitmask ("00000000,000000ff") as a set of CPUs."""
+    v = int(hexmask.replace(",", "") or "0", 16)
+    return {i for i in range(v.bit_length()) if v >> i & 1}
+
+
+def cmd_layout_trace(path):
+    """Every vspace:layout event in a trace file, checked like layout."""
+    core, node = topology()
+    st = layout_once()
+    if st is None:
+        print("# layout: vspace's files changed while read")
+        return 1
+    usable, _, _, split, io_node = st
+    n = bad = 0
+    seen = set()
+    for line in open(path):
+        if "layout:" not in line or " vm=" not in line:
+            continue
+        f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+        vm, io = mask_cpus(f.get("vm", "")), mask_cpus(f.get("io", ""))
+        conf = mask_cpus(f.get("confined", ""))
+        n += 1
+        seen.add((frozenset(vm), frozenset(io)))
+        probs = layout_problems(core, node, (usable, vm, io, split, io_node))
+        if conf - io:
+            probs.append("confined %s outside io %s" % (sorted(conf),
+                                                        sorted(io)))
+        for p in probs[:3]:
+            bad += 1
+            if bad <= 10:
+                print("# layout: " + p)
+    print("# layout: %d events, %d distinct layouts, %d problems"
+          % (n, len(seen), bad))
+    print("%d %d %d" % (n, len(seen), bad))
+    return 1 if bad or not n else 0
+
+
+def cmd_cores():
+    """From /proc: no core has a placed vCPU thread and a placed vhost
+    worker allowed on it (unless smt_split). Retried like live."""
+    core, _ = topology()
+    probs = []
+    for _ in range(TRIES):
+        probs = []
+        if (rd(V + "/smt_split") or "0").strip() == "1":
+            return 0
+        usable = cpus(rd(V + "/cpus")) & cpus(
+            rd("/sys/devices/system/cpu/online"))
+        on = {"vcpu": set(), "vhost": set()}
+        for d in glob.glob(V + "/vms/[0-9]*"):
+            rows = parse_threads(rd(d + "/threads") or "")
+            for tid, row in rows.items():
+                real = status_cpus(tid)
+                if real is not None and row["kind"] in on and row["placed"]:
+                    on[row["kind"]] |= real
+        for cpu in sorted(on["vcpu"]):
+            both = core.get(cpu, frozenset([cpu])) & usable & on["vhost"]
+            if both:
+                probs.append("core of CPU %d: vCPU threads on it, vhost "
+                             "workers on %s" % (cpu, sorted(both)))
+        if not probs:
+            return 0
+        time.sleep(0.1)
+    for p in probs[:10]:
+        print("# cores: " + p)
+    return 1
+
+
 def cmd_slab():
     os.sync()
     with open("/proc/sys/vm/drop_caches", "w") as f:
@@ -361,6 +527,17 @@ def main():
         return 0
     if a[:1] == ["slab"]:
         return cmd_slab()
+    if a[:1] == ["layout"] and len(a) == 2:
+        return cmd_layout(a[1])
+    if a[:1] == ["cores"]:
+        return cmd_cores()
+    if a[:1] == ["layout-trace"] and len(a) == 2:
+        return cmd_layout_trace(a[1])
+    if a[:1] == ["within"] and len(a) == 3:
+        return 0 if cpus(a[1]) <= cpus(a[2]) else 1
+    if a[:1] == ["count"] and len(a) == 2:
+        print(len(cpus(a[1])))
+        return 0
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "layout.h"
 
 #define INTERVAL_NS 100000000ULL	/* 100 ms */
 
@@ -38,6 +38,10 @@ struct sim {
 	int nr_vms;
 	int resizes;
 	u64 tick;
+	/* With @lc: groups laid out on these CPUs, measured as laid out. */
+	struct vspace_lcpu *lc;
+	u32 nlc;
+	struct vspace_layout lay;
 };
 
 static void sim_init(struct sim *s, u32 ncpus, u32 mode)
@@ -90,11 +94,20 @@ static bool step(struct sim *s, u64 dvm, u64 dio)
 	in->isolation = s->isolation;
 	in->g[VSPACE_PG_VM].threads = s->vm_threads;
 	in->g[VSPACE_PG_IO].threads = s->io_threads;
-	load(&in->g[VSPACE_PG_VM], dvm, s->p.vm);
-	load(&in->g[VSPACE_PG_IO], dio, s->p.io);
+	if (s->lc) {
+		in->g[VSPACE_PG_VM].cpus = s->lay.got_vm;
+		in->g[VSPACE_PG_IO].cpus = s->lay.got_io;
+	}
+	load(&in->g[VSPACE_PG_VM], dvm, s->lc ? s->lay.got_vm : s->p.vm);
+	load(&in->g[VSPACE_PG_IO], dio, s->lc ? s->lay.got_io : s->p.io);
 	for (i = 0; i < s->nr_vms; i++)
 		vspace_policy_account(in, &s->vms[i]);
 	vspace_policy_decide(&s->p, in, &s->out);
+	if (s->lc) {
+		s->lay.vm = s->out.vm;
+		s->lay.io = s->out.io;
+		vspace_layout(&s->lay, s->lc, s->nlc);
+	}
 	for (i = 0; i < s->nr_vms; i++)
 		in->confined += s->vms[i].confined;
 	for (i = 0; i < s->nr_vms; i++)
@@ -582,6 +595,343 @@ static void test_degenerate(void)
 	CHECK(!s.out.why, "zero interval: reason %#x", s.out.why);
 }
 
+/* A host for the layout: @nodes x @cores x @threads CPUs. */
+static u32 topo(struct vspace_lcpu *c, u32 nodes, u32 cores, u32 threads,
+		bool sibling_far)
+{
+	u32 ncores = nodes * cores, n = 0, node, core, t;
+
+	for (node = 0; node < nodes; node++)
+		for (core = 0; core < cores; core++)
+			for (t = 0; t < threads; t++) {
+				u32 id = node * cores + core;
+
+				/* Intel numbers siblings a core count apart. */
+				c[n].cpu = sibling_far ? t * ncores + id :
+							 id * threads + t;
+				c[n].core = sibling_far ? id : id * threads;
+				c[n].node = node;
+				n++;
+			}
+	return n;
+}
+
+static u32 group_of(const struct vspace_lcpu *c, u32 n, u32 cpu)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].cpu == cpu)
+			return c[i].group;
+	return ~0u;
+}
+
+/* Every core in one group; the counts add up. Returns CPUs per group. */
+static void check_layout(const struct vspace_layout *l,
+			 const struct vspace_lcpu *c, u32 n, u32 *cnt)
+{
+	u32 i, j;
+
+	u32 cores = 0;
+
+	for (i = 0; i < n; i++)
+		cores += !i || c[i].core != c[i - 1].core ||
+			 c[i].node != c[i - 1].node;
+	memset(cnt, 0, 4 * sizeof(*cnt));
+	for (i = 0; i < n; i++) {
+		cnt[c[i].group]++;
+		/* Split allowed, or one core: only its threads can. */
+		if (l->split || cores < 2)
+			continue;
+		for (j = 0; j < n; j++)
+			if (c[j].core == c[i].core && c[j].node == c[i].node)
+				CHECK(c[j].group == c[i].group,
+				      "core %u split: CPU %u in %u, CPU %u in %u",
+				      c[i].core, c[i].cpu, c[i].group, c[j].cpu,
+				      c[j].group);
+	}
+	CHECK(cnt[VSPACE_LG_VM] == l->got_vm, "vm got %u, has %u", l->got_vm,
+	      cnt[VSPACE_LG_VM]);
+	CHECK(cnt[VSPACE_LG_IO] + cnt[VSPACE_LG_IO_CONFINED] == l->got_io,
+	      "io got %u, has %u", l->got_io,
+	      cnt[VSPACE_LG_IO] + cnt[VSPACE_LG_IO_CONFINED]);
+	CHECK(cnt[VSPACE_LG_IO_CONFINED] == l->got_confined,
+	      "confined got %u, has %u", l->got_confined,
+	      cnt[VSPACE_LG_IO_CONFINED]);
+	CHECK(!l->got_confined || cnt[VSPACE_LG_IO], "no open I/O CPU");
+}
+
+static void lay(struct vspace_layout *l, struct vspace_lcpu *c, u32 n,
+		u32 vm, u32 io, u32 *cnt)
+{
+	l->vm = vm;
+	l->io = io;
+	if (!l->io_max)
+		l->io_max = 64;	/* no bound unless the test sets one */
+	vspace_layout(l, c, n);
+	check_layout(l, c, n, cnt);
+	CHECK(!n || !vm || l->got_vm, "vm %u, io %u of %u: no VM CPU", vm, io,
+	      n);
+	CHECK(vm + io < n || l->got_vm + l->got_io == n,
+	      "every CPU given (%u+%u of %u): got %u+%u", vm, io, n, l->got_vm,
+	      l->got_io);
+	CHECK(l->got_io <= l->io_max || l->io_units == 1 || l->io_min,
+	      "io got %u over its bound %u", l->got_io, l->io_max);
+}
+
+/* Whole cores, rounded the way the policy moved, on both numberings. */
+static void test_layout_smt(void)
+{
+	struct vspace_lcpu c[64];
+	u32 cnt[4], n, far, i, vm = 4, io = 2;
+	unsigned int seed = 1;
+
+	for (far = 0; far < 2; far++) {
+		struct vspace_layout l = { .io_node = -1 };
+
+		n = topo(c, 2, 4, 2, far);
+		lay(&l, c, n, 4, 2, cnt);
+		CHECK(l.got_vm == 4 && l.got_io == 2, "4+2: %u+%u", l.got_vm,
+		      l.got_io);
+		/* Growing by a CPU takes a core; shrinking gives one back. */
+		lay(&l, c, n, 5, 2, cnt);
+		CHECK(l.got_vm == 6, "vm 4->5: got %u", l.got_vm);
+		lay(&l, c, n, 5, 2, cnt);
+		CHECK(l.got_vm == 6, "vm 5 again: got %u", l.got_vm);
+		lay(&l, c, n, 4, 3, cnt);
+		CHECK(l.got_vm == 4 && l.got_io == 4, "4+3: %u+%u", l.got_vm,
+		      l.got_io);
+		lay(&l, c, n, 3, 3, cnt);
+		CHECK(l.got_vm == 2, "vm 4->3: got %u", l.got_vm);
+		/* One CPU wanted is still a core. */
+		lay(&l, c, n, 1, 1, cnt);
+		CHECK(l.got_vm == 2 && l.got_io == 2, "1+1: %u+%u", l.got_vm,
+		      l.got_io);
+		/* A random walk of sizes: never a core split, never more. */
+		for (i = 0; i < 2000; i++) {
+			seed = seed * 1103515245 + 12345;
+			vm = 1 + (seed >> 16) % (n - 1);
+			io = (seed >> 8) % (n - vm + 1);
+			lay(&l, c, n, vm, io, cnt);
+			CHECK(l.got_vm + l.got_io <= n, "%u+%u > %u", l.got_vm,
+			      l.got_io, n);
+			CHECK(l.got_io <= io + 1 && l.got_io + 1 >= io,
+			      "io %u got %u", io, l.got_io);
+			CHECK(l.got_vm + 1 >= vm || l.got_vm + l.got_io + 1 >= n,
+			      "vm %u got %u", vm, l.got_vm);
+		}
+	}
+}
+
+/* Each group in one node while it fits; the I/O group on its node. */
+static void test_layout_numa(void)
+{
+	struct vspace_layout l = { .io_node = -1 };
+	struct vspace_lcpu c[64];
+	u32 cnt[4], n, i, node;
+
+	n = topo(c, 2, 4, 2, true);	/* nodes of 8 CPUs */
+	lay(&l, c, n, 6, 4, cnt);
+	for (i = 0; i < n; i++) {
+		if (c[i].group == VSPACE_LG_IO)
+			CHECK(c[i].node == 1, "I/O CPU %u on node %u", c[i].cpu,
+			      c[i].node);
+		if (c[i].group == VSPACE_LG_VM)
+			CHECK(c[i].node == 0, "VM CPU %u on node %u", c[i].cpu,
+			      c[i].node);
+	}
+	/* The operator's node for I/O: the VM group moves to the other. */
+	l.io_node = 0;
+	lay(&l, c, n, 6, 4, cnt);
+	for (i = 0; i < n; i++)
+		if (c[i].group != VSPACE_LG_FREE)
+			CHECK(c[i].node == (c[i].group == VSPACE_LG_VM),
+			      "io_node 0: CPU %u (group %u) on node %u",
+			      c[i].cpu, c[i].group, c[i].node);
+	/* A VM group too big for a node spills into the I/O group's. */
+	l.io_node = 1;
+	lay(&l, c, n, 12, 4, cnt);
+	CHECK(l.got_vm == 12 && l.got_io == 4, "12+4: %u+%u", l.got_vm,
+	      l.got_io);
+	/* A node with no usable CPU: the I/O group goes where there are. */
+	l.io_node = 3;
+	lay(&l, c, n, 2, 2, cnt);
+	CHECK(l.got_io == 2, "io_node 3: io %u", l.got_io);
+	node = ~0u;
+	for (i = 0; i < n; i++)
+		if (c[i].group == VSPACE_LG_IO)
+			node = c[i].node;
+	CHECK(node == 1, "io_node 3: I/O on node %u", node);
+}
+
+/* Split allowed, odd cores, no SMT, confined parts. */
+static void test_layout_units(void)
+{
+	struct vspace_layout l = { .io_node = -1, .split = true };
+	struct vspace_lcpu c[64];
+	u32 cnt[4], n, i, j;
+
+	n = topo(c, 1, 4, 2, false);
+	lay(&l, c, n, 3, 3, cnt);
+	CHECK(l.got_vm == 3 && l.got_io == 3, "split 3+3: %u+%u", l.got_vm,
+	      l.got_io);
+	CHECK(group_of(c, n, 0) == VSPACE_LG_VM &&
+	      group_of(c, n, 7) == VSPACE_LG_IO, "split: VM low, I/O high");
+
+	/* A sibling offline: its core is a unit of one CPU. */
+	l = (struct vspace_layout){ .io_node = -1 };
+	n = topo(c, 1, 4, 2, false);
+	c[7] = c[--n];		/* CPU 7 gone: core 6 is CPU 6 alone */
+	lay(&l, c, n, 2, 1, cnt);
+	CHECK(l.got_io == 1 && group_of(c, n, 6) == VSPACE_LG_IO,
+	      "odd core: io %u", l.got_io);
+
+	/* No SMT, one node: the layout of old, exact sizes. */
+	l = (struct vspace_layout){ .io_node = -1 };
+	n = topo(c, 1, 8, 1, false);
+	lay(&l, c, n, 5, 2, cnt);
+	for (i = 0; i < 8; i++)
+		CHECK(group_of(c, n, i) == (i < 5 ? VSPACE_LG_VM :
+					    i >= 6 ? VSPACE_LG_IO :
+					    VSPACE_LG_FREE),
+		      "no SMT: CPU %u in %u", i, group_of(c, n, i));
+
+	/*
+	 * Confined: whole cores from the top, rounded down so that the
+	 * others keep what they need (none if that is all), one core open.
+	 */
+	l = (struct vspace_layout){ .io_node = -1, .confined = 1 };
+	n = topo(c, 1, 4, 2, false);
+	lay(&l, c, n, 2, 4, cnt);
+	CHECK(l.got_confined == 0, "confined 1 of 2 cores: %u", l.got_confined);
+	l.confined = 2;
+	lay(&l, c, n, 2, 4, cnt);
+	CHECK(l.got_confined == 2 && group_of(c, n, 7) == VSPACE_LG_IO_CONFINED,
+	      "confined 2 of 2 cores: %u", l.got_confined);
+	l.confined = 4;
+	lay(&l, c, n, 2, 4, cnt);
+	CHECK(l.got_confined == 2, "confined 4 of 2 cores: %u", l.got_confined);
+	lay(&l, c, n, 4, 2, cnt);
+	CHECK(l.got_confined == 0, "one I/O core: confined %u", l.got_confined);
+
+	/*
+	 * A core offline and back, the sizes unchanged: the groups are
+	 * what they were, not what the smaller host allowed.
+	 */
+	l = (struct vspace_layout){ .io_node = -1 };
+	n = topo(c, 1, 4, 2, false);
+	lay(&l, c, n, 4, 4, cnt);
+	CHECK(l.got_vm == 4 && l.got_io == 4, "4+4: %u+%u", l.got_vm, l.got_io);
+	lay(&l, c, n - 2, 4, 4, cnt);
+	CHECK(l.got_vm == 2 && l.got_io == 4, "a core off: %u+%u", l.got_vm,
+	      l.got_io);
+	n = topo(c, 1, 4, 2, false);
+	lay(&l, c, n, 4, 4, cnt);
+	CHECK(l.got_vm == 4 && l.got_io == 4, "back: %u+%u", l.got_vm, l.got_io);
+
+	/*
+	 * The operator's bounds: rounding up stops at io_cpus_max, rounding
+	 * down at io_cpus_min, where whole cores allow; a bound smaller than
+	 * a core is a core.
+	 */
+	l = (struct vspace_layout){ .io_node = -1, .io_max = 3 };
+	n = topo(c, 1, 4, 2, false);
+	lay(&l, c, n, 2, 2, cnt);
+	lay(&l, c, n, 2, 3, cnt);
+	CHECK(l.got_io == 2, "io 3 of at most 3: got %u", l.got_io);
+	l.io_min = 3;
+	l.io_max = 8;
+	lay(&l, c, n, 2, 6, cnt);
+	lay(&l, c, n, 2, 3, cnt);
+	CHECK(l.got_io == 4, "io 3 of at least 3: got %u", l.got_io);
+	l.io_min = 0;
+	l.io_max = 1;
+	lay(&l, c, n, 2, 1, cnt);
+	CHECK(l.got_io == 2 && l.io_units == 1, "io at most 1: got %u",
+	      l.got_io);
+	/* A core of one then a core of two: io_cpus_min wins over max. */
+	l = (struct vspace_layout){ .io_node = -1, .io_min = 2, .io_max = 2 };
+	n = topo(c, 1, 4, 2, false) - 1;	/* CPU 7 left out */
+	lay(&l, c, n, 2, 2, cnt);
+	CHECK(l.got_io == 3, "io 2 of 2..2 on cores of 1 and 2: got %u",
+	      l.got_io);
+
+	/* One core usable: its two threads, one group each. */
+	l = (struct vspace_layout){ .io_node = -1 };
+	n = topo(c, 1, 1, 2, false);
+	lay(&l, c, n, 1, 1, cnt);
+	CHECK(l.got_vm == 1 && l.got_io == 1, "one core: %u+%u", l.got_vm,
+	      l.got_io);
+	/* io_cpus_min or io_cpus_max past the CPUs: a core stays for VMs. */
+	l = (struct vspace_layout){ .io_node = -1, .io_min = 3, .io_max = 3 };
+	n = topo(c, 1, 2, 2, false);
+	lay(&l, c, n, 1, 3, cnt);
+	CHECK(l.got_vm == 2 && l.got_io == 2, "io_min 3 of 2 cores: %u+%u",
+	      l.got_vm, l.got_io);
+	l = (struct vspace_layout){ .io_node = -1, .io_max = 255 };
+	n = topo(c, 1, 4, 2, false);
+	lay(&l, c, n, 1, 7, cnt);
+	CHECK(l.got_vm == 2 && l.got_io == 6, "io 7 of 8: %u+%u", l.got_vm,
+	      l.got_io);
+	/*
+	 * Units of one and two after hotplug, every CPU given away and the
+	 * sizes rounding down: no CPU left out.
+	 */
+	l = (struct vspace_layout){ .io_node = -1, .io_max = 64 };
+	n = topo(c, 1, 3, 2, true);	/* CPUs 0-2, siblings 3-5 */
+	for (i = 0, j = 0; i < n; i++)
+		if (c[i].cpu != 3 && c[i].cpu != 5)
+			c[j++] = c[i];
+	n = j;
+	lay(&l, c, n, 3, 1, cnt);
+	lay(&l, c, n, 2, 2, cnt);
+	lay(&l, c, n, 1, 3, cnt);
+	lay(&l, c, n, 2, 2, cnt);
+
+	/* Nothing usable. */
+	lay(&l, c, 0, 1, 1, cnt);
+	CHECK(!l.got_vm && !l.got_io, "no CPUs: %u+%u", l.got_vm, l.got_io);
+}
+
+/*
+ * The policy and the layout together on a host of 8 cores of 2 threads:
+ * a steady load settles, though whole cores round the sizes (the policy
+ * measures demand on the CPUs a group really has; on its own sizes a
+ * group rounded up looks less busy and the two trade a core for ever).
+ */
+static void test_layout_steady(void)
+{
+	struct vspace_lcpu c[64];
+	u32 mode, dvm, dio;
+	struct sim s;
+	int late;
+
+	for (mode = 0; mode < NR_VSPACE_MODES; mode++)
+		for (dvm = 1000; dvm <= 13000; dvm += 2000)
+			for (dio = 500; dio <= 6500; dio += 500) {
+				sim_init(&s, 16, mode);
+				s.vm_threads = 16;
+				s.io_threads = 8;
+				s.lc = c;
+				s.nlc = topo(c, 1, 8, 2, true);
+				s.lay = (struct vspace_layout){
+					.io_node = -1, .io_min = s.io_min,
+					.io_max = s.io_max,
+				};
+				s.lay.vm = s.p.vm;
+				s.lay.io = s.p.io;
+				vspace_layout(&s.lay, c, s.nlc);
+				run(&s, 1000, dvm, dio);
+				late = s.resizes;
+				run(&s, 2000, dvm, dio);
+				late = s.resizes - late;
+				CHECK(late <= 1,
+				      "mode %u, demand %llu+%llu: %d resizes after settling",
+				      mode, (unsigned long long)dvm,
+				      (unsigned long long)dio, late);
+			}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -598,6 +948,10 @@ static const struct {
 	{ "weights_turns", test_weights_turns },
 	{ "confined_split", test_confined_split },
 	{ "degenerate", test_degenerate },
+	{ "layout_smt", test_layout_smt },
+	{ "layout_numa", test_layout_numa },
+	{ "layout_units", test_layout_units },
+	{ "layout_steady", test_layout_steady },
 };
 
 int main(void)

@@ -136,6 +136,53 @@ else
 	result 1 apply.one-vm
 fi
 
+# vspace-sim lays the groups out on a host of two nodes of four cores of
+# two threads (siblings 8 apart): every decision's vm_cpus and io_cpus are
+# whole cores, the VM group on node 0 (CPUs 0-3,8-11) and the I/O group
+# on node 1 while each fits; with --smt-split the sizes are exact.
+sim=../../userspace/vspace-sim
+sim_cores() {
+	python3 -c '
+import sys
+def cpus(t):
+    s = set()
+    for p in t.split(","):
+        if p and p != "-":
+            a, _, b = p.partition("-")
+            s.update(range(int(a), int(b or a) + 1))
+    return s
+split = sys.argv[1] == "1"
+bad = lines = 0
+for line in sys.stdin:
+    f = line.split()
+    if line.startswith("#") or len(f) < 11:
+        continue
+    lines += 1
+    vm, io = cpus(f[-2]), cpus(f[-1])
+    node = lambda c: (c % 8) // 4
+    ok = not vm & io and len(vm) + len(io) <= 16
+    if split:
+        ok = ok and len(vm) == int(f[1]) and len(io) == int(f[2])
+    else:
+        ok = ok and all((c ^ 8) in g for g in (vm, io) for c in g)
+        if len(io) <= 8:
+            ok = ok and all(node(c) == 1 for c in io)
+        if len(vm) <= 8 and len(io) <= 8:
+            ok = ok and all(node(c) == 0 for c in vm)
+    if not ok:
+        bad += 1
+        print("# " + line.strip())
+sys.exit(1 if bad or not lines else 0)' "$1"
+}
+if [ -x $sim ] &&
+   $sim -t 2x4x2 -m energy ../../Documentation/examples/burst.csv | sim_cores 0 &&
+   $sim -t 2x4x2 ../../Documentation/examples/burst.csv | sim_cores 0 &&
+   $sim -t 2x4x2 --smt-split -m energy ../../Documentation/examples/burst.csv | sim_cores 1; then
+	result 0 sim.topology
+else
+	result 1 sim.topology
+fi
+
 echo "1..$n"
 echo "# $((n - failed)) passed, $failed failed"
 [ $failed = 0 ]
