@@ -175,14 +175,17 @@ void vspace_layout(struct vspace_layout *l, struct vspace_lcpu *c, u32 n)
 	l->io_units = t.units;
 
 	/*
-	 * The confined part: the I/O group's top units, rounded down so the
-	 * others keep what they need; none if that is all of it.
+	 * The confined part: the I/O group's top units, what is left of it
+	 * once the others have what they need (the policy's size less its
+	 * confined part), rounded down; none if that is all of it.
 	 */
 	if (l->confined && t.units > 1) {
+		u32 open = l->io > l->confined ? l->io - l->confined : 1;
+
 		t = (struct vspace_take){
 			.from = VSPACE_LG_IO, .to = VSPACE_LG_IO_CONFINED,
-			.target = l->confined, .empty_ok = true,
-			.limit = t.units - 1,
+			.target = l->got_io > open ? l->got_io - open : 0,
+			.empty_ok = true, .limit = t.units - 1,
 		};
 		vspace_take(&t, c, n, node, true, true, split);
 		l->got_confined = t.got;

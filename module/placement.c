@@ -116,7 +116,8 @@ void vspace_groups_layout(unsigned int vm, unsigned int io,
 		cpumask_set_cpu(vspace_lcpus[i].cpu, to[vspace_lcpus[i].group]);
 	cpumask_or(vspace_groups.io, vspace_groups.io_open,
 		   vspace_groups.io_confined);
-	vspace_groups.boost = confine && !vspace_lay.got_confined;
+	vspace_groups.boost = confine && vspace_lay.got_io &&
+			      !vspace_lay.got_confined;
 	trace_layout(vspace_groups.vm, vspace_groups.io,
 		     vspace_groups.io_confined);
 }
@@ -159,9 +160,12 @@ static const struct cpumask *vspace_target(const struct vspace_vm *vm,
 
 	switch (t->kind) {
 	case VSPACE_KIND_VCPU:
-		/* Its home node's part, unless its cpuset keeps it off it. */
+		/*
+		 * Its home node's part, unless it is pinned narrower (a
+		 * cpuset or vcpupin): then the operator's pins decide.
+		 */
 		if (vm->home_node != NUMA_NO_NODE &&
-		    cpumask_intersects(vspace_home, t->allowed))
+		    cpumask_subset(vspace_home, t->allowed))
 			return vspace_home;
 		return vspace_groups.vm;
 	case VSPACE_KIND_VHOST:

@@ -424,7 +424,7 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 			   struct vspace_policy_vm *v)
 {
 	bool was = v->confined, saturated, over = false;
-	u32 sat_pct;
+	u32 sat_pct, io;
 	u64 share;
 
 	/*
@@ -432,8 +432,10 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 	 * Once isolating, until demand falls well below: no flapping.
 	 */
 	sat_pct = in->confined ? VSPACE_UNSATURATED_PCT : VSPACE_SATURATED_PCT;
+	/* Its size, or the CPUs it had if whole cores rounded it up. */
+	io = vspace_max(p->io, in->g[VSPACE_PG_IO].cpus);
 	saturated = in->isolation && p->io &&
-		    p->demand[VSPACE_PG_IO] >= (u64)p->io * sat_pct * 10;
+		    p->demand[VSPACE_PG_IO] >= (u64)io * sat_pct * 10;
 	/* Only when someone else did I/O too: alone, a VM has it all. */
 	if (saturated && v->io_avg && in->weight_sum > v->weight) {
 		share = vspace_div64(in->io_ns * v->weight, in->weight_sum);

@@ -281,8 +281,12 @@ TEST_F(stats, hog_raises_p99_wait)
 	after = p99_median(self->qemu, 9);
 	TH_LOG("VM p99 wait on CPU %d: %lld us, with hogs %lld us, after %lld us",
 	       cpu, before / 1000, with / 1000, after / 1000);
-	EXPECT_GT(with, 2 * before);
-	EXPECT_GT(with, 2 * after);
+	/*
+	 * p99s are histogram buckets, powers of two apart: at least one
+	 * bucket up (a TCG guest's own noise can put "alone" a bucket high).
+	 */
+	EXPECT_GE(with, 2 * before);
+	EXPECT_GE(with, 2 * after);
 }
 
 static long long tap_stat(const char *ifname, const char *name)

@@ -856,6 +856,24 @@ static void test_layout_units(void)
 	CHECK(l.got_io == 3, "io 2 of 2..2 on cores of 1 and 2: got %u",
 	      l.got_io);
 
+	/*
+	 * Confined on a rounded I/O group: the others keep what the policy
+	 * gave them (its size less the confined part), whatever the rounding.
+	 */
+	l = (struct vspace_layout){ .io_node = -1, .io_max = 64 };
+	n = topo(c, 1, 4, 2, false);
+	lay(&l, c, n, 2, 6, cnt);
+	l.confined = 2;		/* the others need 3 */
+	lay(&l, c, n, 2, 5, cnt);	/* 5 rounds down to 4 */
+	CHECK(l.got_io == 4 && l.got_io - l.got_confined >= 3,
+	      "io 5 of 4, confined 2: others get %u", l.got_io - l.got_confined);
+	l = (struct vspace_layout){ .io_node = -1, .io_max = 64 };
+	lay(&l, c, n, 2, 2, cnt);
+	l.confined = 1;		/* the others need 2 */
+	lay(&l, c, n, 2, 3, cnt);	/* 3 rounds up to 4 */
+	CHECK(l.got_io == 4 && l.got_confined == 2,
+	      "io 3 of 4, confined 1: confined %u", l.got_confined);
+
 	/* One core usable: its two threads, one group each. */
 	l = (struct vspace_layout){ .io_node = -1 };
 	n = topo(c, 1, 1, 2, false);
@@ -932,6 +950,30 @@ static void test_layout_steady(void)
 			}
 }
 
+/*
+ * Saturation is judged on the CPUs the I/O group had: a one-CPU group
+ * rounded up to a core of two is not saturated by one CPU of work.
+ */
+static void test_saturation_on_real_cpus(void)
+{
+	struct vspace_policy p = { .io = 1 };
+	struct vspace_policy_in in = { .isolation = true };
+	struct vspace_policy_vm a = { .weight = 100, .io_avg = 700 };
+	u32 cpus;
+
+	p.demand[VSPACE_PG_IO] = 1000;
+	in.io_ns = 1000;
+	in.weight_sum = 200;
+	for (cpus = 1; cpus <= 2; cpus++) {
+		in.g[VSPACE_PG_IO].cpus = cpus;
+		a.confined = false;
+		vspace_policy_isolate(&p, &in, &a);
+		CHECK(a.confined == (cpus == 1),
+		      "one CPU of I/O work on %u CPUs: confined %d", cpus,
+		      a.confined);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -952,6 +994,7 @@ static const struct {
 	{ "layout_numa", test_layout_numa },
 	{ "layout_units", test_layout_units },
 	{ "layout_steady", test_layout_steady },
+	{ "saturation_on_real_cpus", test_saturation_on_real_cpus },
 };
 
 int main(void)
