@@ -215,15 +215,16 @@ if command -v bpftrace >/dev/null; then
 	bt "$bt/vspace-runqlat.bt" "$tmp/lat" 4
 	check bpftrace.runqlat grep -q "^@vcpu_wait_us:" "$tmp/lat"
 
-	timeout -s INT 60 bpftrace "$bt/vspace-decisions.bt" >"$tmp/dec" 2>&1 &
+	# bpftrace can take a minute to attach on a loaded TCG guest (rt).
+	timeout -s INT 180 bpftrace "$bt/vspace-decisions.bt" >"$tmp/dec" 2>&1 &
 	btpid=$!
 	# Once it prints its header, it is attached.
-	for _ in $(seq 100); do grep -q "^time" "$tmp/dec" && break; sleep 0.3; done
+	for _ in $(seq 400); do grep -q "^time" "$tmp/dec" && break; sleep 0.3; done
 	"$ctl" mode energy >/dev/null
 	sleep 0.5
 	"$ctl" mode performance >/dev/null
 	sleep 1
-	kill -INT $btpid
+	kill -INT $btpid 2>/dev/null
 	wait $btpid
 	check bpftrace.decisions grep -qE "^[0-9:]+ (energy|performance) " "$tmp/dec"
 	grep -qE "^[0-9:]+ (energy|performance) " "$tmp/dec" || head -5 "$tmp/dec" | sed 's/^/# /'
