@@ -79,8 +79,8 @@ unsigned int vspace_usable_cpus(void)
  * Lay the groups out: @vm and @io of the usable CPUs (sizes the policy
  * fitted to them, which layout.c rounds to whole cores), the top
  * @confined CPUs of the I/O group for the confined VMs' workers while
- * @confine (VMs are confined); where the I/O group is not split (one
- * core, or the others need all of it), raise the others' workers instead
+ * @confine (VMs are confined); where the I/O group is one unit (a CPU,
+ * or a core) and cannot be split, raise the others' workers instead
  * (@boost).
  */
 void vspace_groups_layout(unsigned int vm, unsigned int io,
@@ -116,8 +116,7 @@ void vspace_groups_layout(unsigned int vm, unsigned int io,
 		cpumask_set_cpu(vspace_lcpus[i].cpu, to[vspace_lcpus[i].group]);
 	cpumask_or(vspace_groups.io, vspace_groups.io_open,
 		   vspace_groups.io_confined);
-	vspace_groups.boost = confine && vspace_lay.got_io &&
-			      !vspace_lay.got_confined;
+	vspace_groups.boost = confine && vspace_lay.io_units == 1;
 	trace_layout(vspace_groups.vm, vspace_groups.io,
 		     vspace_groups.io_confined);
 }
