@@ -109,6 +109,22 @@ static void print_group(const struct vspace_lcpu *c, unsigned int n,
 		putchar('-');
 }
 
+/* The CPUs each group gets: the sizes, or their layout on the host. */
+static void lay_out(struct vspace_layout *lay, struct vspace_lcpu *c,
+		    unsigned int n, unsigned int vm, unsigned int io,
+		    unsigned int *got_vm, unsigned int *got_io)
+{
+	*got_vm = vm;
+	*got_io = io;
+	if (!lay)
+		return;
+	lay->vm = vm;
+	lay->io = io;
+	vspace_layout(lay, c, n);
+	*got_vm = lay->got_vm;
+	*got_io = lay->got_io;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -176,15 +192,7 @@ int main(int argc, char **argv)
 	vspace_policy_init(&p, ncpus, io_min, io_max, mode);
 	lay.io_min = io_min;
 	lay.io_max = io_max;
-	got_vm = p.vm;
-	got_io = p.io;
-	if (shape) {
-		lay.vm = p.vm;
-		lay.io = p.io;
-		vspace_layout(&lay, cpu, ncpu);
-		got_vm = lay.got_vm;
-		got_io = lay.got_io;
-	}
+	lay_out(shape ? &lay : NULL, cpu, ncpu, p.vm, p.io, &got_vm, &got_io);
 
 	printf("# interval vm io free <- vm io free  vm_demand io_demand  reason%s\n",
 	       shape ? "  vm_cpus io_cpus" : "");
@@ -217,15 +225,8 @@ int main(int argc, char **argv)
 		vspace_policy_account(&in, &vm);
 		vspace_policy_decide(&p, &in, &out);
 		rows++;
-		got_vm = out.vm;
-		got_io = out.io;
-		if (shape) {
-			lay.vm = out.vm;
-			lay.io = out.io;
-			vspace_layout(&lay, cpu, ncpu);
-			got_vm = lay.got_vm;
-			got_io = lay.got_io;
-		}
+		lay_out(shape ? &lay : NULL, cpu, ncpu, out.vm, out.io, &got_vm,
+			&got_io);
 		busy += got_vm + got_io;
 		if (!out.why)
 			continue;
