@@ -110,6 +110,25 @@ def comms():
     return _comms
 
 
+_kcomms = None
+
+
+def kthread_comms():
+    """tid -> comm of the kernel's threads (kthreadd's children), where
+    6.1's vhost workers are: hundreds to read, not the host's thousands."""
+    global _kcomms
+    if _kcomms is None:
+        kids = rd("/proc/2/task/2/children")
+        if kids is None:
+            return comms()
+        _kcomms = {}
+        for t in kids.split():
+            c = comm_of(t)
+            if c is not None:
+                _kcomms[t] = c
+    return _kcomms
+
+
 def vm_pids():
     return [p for p, c in comms().items()
             if c == "vhost_vm" or c.startswith("qemu-system")]
@@ -122,7 +141,8 @@ def vm_threads(pid):
         tids = []
     want = "vhost-%s" % pid
     # Vhost kernel threads (6.1, kthread mode) are outside the process.
-    tids += [t for t, c in comms().items() if c == want and t not in tids]
+    tids += [t for t, c in kthread_comms().items()
+             if c == want and t not in tids]
     return tids
 
 
