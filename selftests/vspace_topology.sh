@@ -7,7 +7,10 @@
 #   - no group lands on one, and a VM's vCPU and vhost threads are placed
 #     (an I/O group on an isolated CPU would leave vhost workers unplaced:
 #     isolcpus= keeps those CPUs out of every task's default mask);
-#   - the operator can still choose them by writing cpus.
+#   - the operator can still choose them by writing cpus;
+#   - while the VM group spans NUMA nodes, each VM's vCPU threads stay on
+#     one node (/proc against /sys/devices/system/node), the node its
+#     home_node says.
 # Loads vspace itself (VSPACE_KO) and leaves it loaded with its defaults.
 # Exit 4 (skip) without root, vspace.ko or isolated CPUs.
 cd "$(dirname "$0")" || exit 1
@@ -42,6 +45,7 @@ meet() { [ -n "$(comm -12 <(cpus "$1" | sort) <(cpus "$2" | sort))" ]; }
 tmp=$(mktemp -d)
 cleanup() {
 	[ -n "${vmpid:-}" ] && kill "$vmpid" 2>/dev/null
+	[ -n "${vm2:-}" ] && kill "$vm2" 2>/dev/null
 	wait 2>/dev/null
 	rmmod vspace 2>/dev/null
 	insmod "$ko"
@@ -54,6 +58,7 @@ echo "1..6"
 rmmod vspace 2>/dev/null
 insmod "$ko" || { not_ok insmod; exit 1; }
 want=$(comm -23 <(cpus "$online" | sort) <(cpus "$iso" | sort) | sort -n)
+defcpus=$(cat $V/cpus)
 check default_cpus_leave_out_isolated [ "$(cpus "$(cat $V/cpus)")" = "$want" ]
 check kernel_log_says_so eval "dmesg | tail -20 | grep -q 'isolated CPUs left out'"
 
@@ -100,4 +105,53 @@ check threads_placed placed_soon
 # The operator's choice stands: all online CPUs, the isolated ones too.
 echo "$online" >$V/cpus
 check isolated_cpus_by_choice eval "same \"\$(cat $V/cpus)\" '$online' && meet \"\$(cat $V/vm_cpus),\$(cat $V/io_cpus)\" '$iso'"
+
+# Home nodes. The I/O group on node 0 leaves the VM group on both nodes;
+# a second VM of two vCPUs, and each VM's vCPU threads must sit within
+# one node's CPUs, the one its home_node names.
+node_cpus() { cat /sys/devices/system/node/node"$1"/cpulist; }
+homed() {
+	local p tid kind got home bad=0 n=0
+	for p in $vmpid $vm2; do
+		home=$(awk '$1 == "home_node" { print $2 }' $V/vms/"$p"/stats)
+		if [ -z "$home" ] || [ "$home" -lt 0 ]; then
+			echo "# VM $p: home_node ${home:-missing}"
+			bad=1
+			continue
+		fi
+		while read -r tid kind _; do
+			[ "$kind" = vcpu ] || continue
+			n=$((n + 1))
+			got=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$tid/status")
+			./vs_check.py within "$got" "$(node_cpus "$home")" &&
+				./vs_check.py within "$got" "$(cat $V/vm_cpus)" && continue
+			echo "# VM $p vCPU $tid on $got, home node $home ($(node_cpus "$home")), vm_cpus $(cat $V/vm_cpus)"
+			bad=1
+		done <$V/vms/"$p"/threads
+	done
+	[ $n = 4 ] && [ $bad = 0 ]
+}
+homed_soon() {
+	local t
+	for t in $(seq 20); do
+		homed >/dev/null && return 0
+		sleep 0.2
+	done
+	homed
+}
+if [ -d /sys/devices/system/node/node1 ]; then
+	# The default cpus again: a home part with an isolated CPU in it is
+	# no subset of a thread's mask, and is not used.
+	echo "$defcpus" >$V/cpus
+	echo 0 >$V/io_node
+	./vhost_vm -w 1 -c 2 >"$tmp/vm2.out" &
+	for _ in $(seq 50); do grep -q ready "$tmp/vm2.out" && break; sleep 0.1; done
+	vm2=$(awk '/ready/ { print $2 }' "$tmp/vm2.out")
+	[ -n "$vm2" ] && echo "$vm2" >$V/vms/add
+	echo "# io_cpus $(cat $V/io_cpus), vm_cpus $(cat $V/vm_cpus)"
+	check vcpus_stay_on_home_node homed_soon
+	echo auto >$V/io_node
+else
+	ok "vcpus_stay_on_home_node # SKIP one NUMA node"
+fi
 exit $failed
