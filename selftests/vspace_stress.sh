@@ -454,7 +454,7 @@ operator_mask() {
 }
 
 phase_fights() {
-	local cpus a b spare end bad=0 p tid x y nice cur
+	local cpus a b spare end bad=0 p tid x y nice
 	phase_start fights
 	cpus=$(online_cpus)
 	start_vm -C "$cpus" -w 2 -c 2 -b 20 $KVM
