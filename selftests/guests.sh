@@ -158,6 +158,12 @@ guest_stop() {
 	local pid scope t
 	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null
+	# A QEMU that does not take its SIGTERM within 20 s is killed.
+	for ((t = 0; t < 100; t++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -9 "$pid" 2>/dev/null
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 	# Its scope, once the last (kernel) thread has left it.
 	if scope=$(cat "$GUEST_DIR/$1.scope" 2>/dev/null); then

@@ -15,7 +15,8 @@ for prog in "$@"; do
 	n=$((n + 1))
 	out=$(mktemp)
 	start=$SECONDS
-	timeout "$timeout" "./$prog" >"$out" 2>&1
+	# -k: a program whose cleanup hangs after the timeout is killed.
+	timeout -k 60 "$timeout" "./$prog" >"$out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$out"
 	echo "# $prog took $((SECONDS - start)) s"

@@ -346,6 +346,9 @@ run_one() {
 		extra+=" -numa node,nodeid=0,cpus=0-3,memdev=lab-m0"
 		extra+=" -numa node,nodeid=1,cpus=4-7,memdev=lab-m1"
 	fi
+	# make check runs the bpftrace scripts on one kernel (BT_KVER).
+	[ -n "$ALL_BOOTS" ] || [ "$kver" = "${BT_KVER:-$kver}" ] ||
+		append+=" lab.bpftrace=0"
 	LAB_APPEND=$append LAB_QEMU_EXTRA=$extra BOOT_QUIET=1 \
 		boot "$kver" "selftests/lab/guest-$run.sh" "$out" "$smp" || true
 	touch "$out/ktap.log" "$out/dmesg.log"
@@ -382,14 +385,17 @@ cmd_check() {
 	# demand).
 	# What make check leaves to check-full, to end within 45 minutes:
 	# the policy boots but one, on 6.12 where there is one (the policy
-	# is the same plain C on every kernel), and the stress boot of 6.12
+	# is the same plain C on every kernel), the stress boot of 6.12
 	# when 6.12-rt is there (6.1 stresses the kthread vhost workers,
-	# 6.12-rt the vhost_tasks, under PREEMPT_RT).
+	# 6.12-rt the vhost_tasks, under PREEMPT_RT), and the bpftrace
+	# scripts but on that same kernel (they read tracepoints that are
+	# the same on all; each compiles for a minute or more under TCG).
 	local policy_kver=${KVERS[0]} rt=
 	for kver in "${KVERS[@]}"; do
 		[[ $kver == 6.12.* && $kver != *-rt-* ]] && policy_kver=$kver
 		[[ $kver == *-rt-* ]] && rt=1
 	done
+	BT_KVER=$policy_kver
 	for run in $(printf '%s\n' $runs | grep -vx policy) \
 		   $(printf '%s\n' $runs | grep -x policy); do
 		for kver in "${KVERS[@]}"; do
