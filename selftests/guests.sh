@@ -158,13 +158,15 @@ guest_stop() {
 	local pid scope t
 	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null
-	# A QEMU that does not take its SIGTERM within 20 s is killed.
-	for ((t = 0; t < 100; t++)); do
+	# A QEMU that does not take its SIGTERM within 10 s is killed.
+	for ((t = 0; t < 50; t++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.2
 	done
-	kill -9 "$pid" 2>/dev/null
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	if [ $t = 50 ]; then
+		kill -9 "$pid" 2>/dev/null
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	fi
 	# Its scope, once the last (kernel) thread has left it.
 	if scope=$(cat "$GUEST_DIR/$1.scope" 2>/dev/null); then
 		for ((t = 0; t < 50; t++)); do

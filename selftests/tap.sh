@@ -3,6 +3,7 @@
 # TAP helpers for vspace's shell selftests; source this file.
 #   ok NAME, not_ok NAME   one result; not_ok sets failed=1
 #   check NAME CMD...      ok if CMD succeeds, else not_ok
+#   skip NAME REASON       one skipped result
 #   skip_all REASON        the whole program skips (kselftest exit code 4)
 # A result that took 20 s or more says so, so that a program which runs
 # into its timeout shows where the time went.
@@ -13,5 +14,6 @@ _tap_took() {
 }
 ok() { _tap_took; n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { _tap_took; n=$((n + 1)); failed=1; echo "not ok $n $1"; }
+skip() { _tap_took; n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 skip_all() { echo "TAP version 13"; echo "1..0 # SKIP $1"; exit 4; }

@@ -40,8 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-
 # A cpulist as a bit mask (CPUs 0-62), so lists compare as sets.
 mask_of() {
 	local m=0 part a b IFS=,
