@@ -193,12 +193,15 @@ guest_threads() {
 	return 0
 }
 
+# cpus_allowed TID: its Cpus_allowed_list. The file is read in one go:
+# read a line at a time (as bash's read does), procfs makes it again at
+# each offset, and a line before that changed length (State, the switch
+# counts of a busy vCPU) shifts the rest; a test once read nothing.
 cpus_allowed() {
-	local key val
-	while read -r key val; do
-		[ "$key" = Cpus_allowed_list: ] && echo "$val" && return 0
-	done <"/proc/$1/status"
-	return 1
+	local s
+	s=$(grep -m1 '^Cpus_allowed_list:' "/proc/$1/status" 2>/dev/null) || return 1
+	s=${s//[[:space:]]/}
+	echo "${s#*:}"
 }
 
 # The vCPU threads KVM itself records (debugfs), independent of names.

@@ -434,12 +434,21 @@ cmd_check() {
 		[ "$run" = check ] || out=$CACHE/results/$kver-$run
 		read -r p f s <"$out/tally" 2>/dev/null || { p=0 f=1 s=0; }
 		summary+=("$kver ($run): $p passed, $f failed, $s skipped")
-		# The failures by name, here at the end where a CI excerpt
-		# (the log's tail) shows them.
+		# The failures by name, each after the last 4 lines its test
+		# printed, here at the end where a CI excerpt (the log's
+		# tail) shows them.
 		while read -r line; do
 			summary+=("  $line")
-		done < <(grep -E '^# not ok [0-9]+ ' "$out/ktap.log" 2>/dev/null |
-			 sed 's/^# //' | head -8)
+		done < <(awk '/^# (not )?ok [0-9]+ / {
+				if (/^# not ok/) {
+					for (i = k > 4 ? k - 4 : 0; i < k; i++)
+						print "  " substr(buf[i], 1, 160)
+					print substr($0, 3)
+				}
+				k = 0
+				next
+			}
+			/^# # / { buf[k++] = $0 }' "$out/ktap.log" 2>/dev/null | head -40)
 		"$LAB/dmesg-check.sh" "$out/dmesg.log" >/dev/null 2>&1 ||
 			summary+=("  not ok dmesg ($out/dmesg.log)")
 		tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
