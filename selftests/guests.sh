@@ -194,9 +194,9 @@ guest_threads() {
 }
 
 # cpus_allowed TID: its Cpus_allowed_list. The file is read in one go:
-# read a line at a time (as bash's read does), procfs makes it again at
-# each offset, and a line before that changed length (State, the switch
-# counts of a busy vCPU) shifts the rest; a test once read nothing.
+# read a line at a time (as bash's read does, seeking back after each),
+# procfs makes it again at each offset, and a line before that got
+# shorter (a busy vCPU's State) shifts the rest; a test once read nothing.
 cpus_allowed() {
 	local s
 	s=$(grep -m1 '^Cpus_allowed_list:' "/proc/$1/status" 2>/dev/null) || return 1

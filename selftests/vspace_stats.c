@@ -96,13 +96,18 @@ static pid_t spawn_flipper(pid_t tid)
 	return pid;
 }
 
+/* SIGSTOP or SIGCONT the hogs; back once a SIGSTOP took effect. */
 static void hogs_signal(const pid_t *hogs, int sig)
 {
-	int i;
+	int i, st;
 
-	for (i = 0; i < 3; i++)
-		if (hogs[i] > 0)
-			kill(hogs[i], sig);
+	for (i = 0; i < 3; i++) {
+		if (hogs[i] <= 0)
+			continue;
+		kill(hogs[i], sig);
+		if (sig == SIGSTOP)
+			waitpid(hogs[i], &st, WUNTRACED);
+	}
 }
 
 static pid_t spawn_hog(int cpu)

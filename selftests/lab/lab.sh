@@ -437,7 +437,8 @@ cmd_check() {
 		# The failures by name, each after the last 4 lines its test
 		# printed, here at the end where a CI excerpt (the log's
 		# tail) shows them.
-		while read -r line; do
+		# (The harness's own RUN/FAIL lines are not worth the room.)
+		while IFS= read -r line; do
 			summary+=("  $line")
 		done < <(awk '/^# (not )?ok [0-9]+ / {
 				if (/^# not ok/) {
@@ -448,7 +449,9 @@ cmd_check() {
 				k = 0
 				next
 			}
-			/^# # / { buf[k++] = $0 }' "$out/ktap.log" 2>/dev/null | head -40)
+			/^(not )?ok [0-9]+ |^# TAP version/ { k = 0; next }
+			/^# # +(RUN|OK|FAIL|SKIP|XFAIL|XPASS) |: Test (failed|terminated)/ { next }
+			/^# / { buf[k++] = $0 }' "$out/ktap.log" 2>/dev/null | head -60)
 		"$LAB/dmesg-check.sh" "$out/dmesg.log" >/dev/null 2>&1 ||
 			summary+=("  not ok dmesg ($out/dmesg.log)")
 		tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
