@@ -198,14 +198,17 @@ if [ "${VSPACE_BPFTRACE:-1}" = 0 ]; then
 elif command -v bpftrace >/dev/null; then
 	"$ctl" mode performance >/dev/null
 	sleep 0.5
-	# bt_start SCRIPT OUT: start bpftrace; back once every probe is
-	# attached, which bpftrace 0.17 says only when asked (its "Attaching"
-	# line comes before the programs load, and an INT before its handler
-	# is set is lost). Compiling takes a minute or more under TCG.
-	# bt_stop: end it (it prints its maps); -k: killed if it hangs.
+	# bt_start SCRIPT OUT SECONDS: run a copy of SCRIPT that exits by
+	# itself SECONDS after its probes are attached; back once they are,
+	# which bpftrace 0.17 says only when asked (its "Attaching" line
+	# comes first). No SIGINT: 0.17 loses one that comes before it waits
+	# for events, and a script that prints nothing then ran on (a 6.1
+	# run). Compiling takes a minute or more under TCG. bt_wait: until it
+	# has printed its maps; -k: killed if it hangs.
 	bt_start() {
+		{ cat "$1"; printf '\ninterval:s:%d { exit(); }\n' "$3"; } >"$tmp/run.bt"
 		__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 \
-			timeout -k 30 -s INT 240 bpftrace "$1" >"$2" 2>&1 &
+			timeout -k 30 -s INT 240 bpftrace "$tmp/run.bt" >"$2" 2>&1 &
 		btpid=$!
 		for _ in $(seq 600); do
 			grep -q "^__BPFTRACE_NOTIFY_PROBES_ATTACHED" "$2" && return 0
@@ -213,11 +216,8 @@ elif command -v bpftrace >/dev/null; then
 			sleep 0.3
 		done
 	}
-	bt_stop() {
-		kill -INT $btpid 2>/dev/null
-		wait $btpid
-	}
-	bt() { bt_start "$1" "$2"; sleep "$3"; bt_stop; }
+	bt_wait() { wait $btpid; }
+	bt() { bt_start "$@"; bt_wait; }
 	bt "$bt/vspace-placement.bt" "$tmp/place" 4
 	bad=0 seen=0
 	while read -r tid kind _; do
@@ -244,15 +244,11 @@ elif command -v bpftrace >/dev/null; then
 	bt "$bt/vspace-runqlat.bt" "$tmp/lat" 4
 	check bpftrace.runqlat grep -q "^@vcpu_wait_us:" "$tmp/lat"
 
-	bt_start "$bt/vspace-decisions.bt" "$tmp/dec"
+	bt_start "$bt/vspace-decisions.bt" "$tmp/dec" 10
 	"$ctl" mode energy >/dev/null
 	sleep 0.5
 	"$ctl" mode performance >/dev/null
-	for _ in $(seq 50); do
-		grep -qE "^[0-9:]+ (energy|performance) " "$tmp/dec" && break
-		sleep 0.2
-	done
-	bt_stop
+	bt_wait
 	check bpftrace.decisions grep -qE "^[0-9:]+ (energy|performance) " "$tmp/dec"
 	grep -qE "^[0-9:]+ (energy|performance) " "$tmp/dec" || head -5 "$tmp/dec" | sed 's/^/# /'
 else
