@@ -36,7 +36,8 @@ saved_mode=$(sed 's/.*\[\(.*\)\].*/\1/' $V/mode)
 vmpid= vmchild= vmscope=
 cleanup() {
 	local j
-	[ -n "$vmchild" ] && kill -9 "$vmchild" 2>/dev/null
+	# (Reaped here, so that bash does not report it killed.)
+	[ -n "$vmchild" ] && { kill -9 "$vmchild"; wait "$vmchild"; } 2>/dev/null
 	# A bpftrace still attached (a timeout ended us) would hold vspace.
 	# Its timeout leads a process group of its own: after 10 s, the
 	# group is killed.
