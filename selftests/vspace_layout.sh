@@ -133,8 +133,8 @@ if [ "$nodes" -gt 1 ]; then
 	check io_node_refuses_bad [ $bad = 0 -a "$(cat $V/io_node)" = "$old" ]
 	echo auto >$V/io_node
 else
-	ok "io_node_chosen # SKIP one node"
-	ok "io_node_refuses_bad # SKIP one node"
+	skip io_node_chosen "one node"
+	skip io_node_refuses_bad "one node"
 fi
 
 # smt_split 1: exact sizes (an I/O group of one CPU), cores may split.
@@ -150,6 +150,6 @@ if [ "$smt" -gt 0 ]; then
 	echo "# io_cpus_max 1: $a with smt_split 1, $b with 0"
 	check smt_split_exact eval "[ \"\$(./vs_check.py count '$a')\" = 1 ] && ./vs_check.py layout 1 >/dev/null"
 else
-	ok "smt_split_exact # SKIP no SMT"
+	skip smt_split_exact "no SMT"
 fi
 exit $failed

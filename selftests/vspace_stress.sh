@@ -358,8 +358,7 @@ phase_hotplug() {
 	phase_start hotplug
 	hp=$(hotpluggable)
 	if [ -z "$hp" ]; then
-		n=$((n + 1))
-		echo "ok $n stress.hotplug # SKIP no hotpluggable CPU"
+		skip stress.hotplug "no hotpluggable CPU"
 		return
 	fi
 	cpus=$(online_cpus)

@@ -145,6 +145,6 @@ if [ -d /sys/devices/system/node/node1 ]; then
 	check vcpus_stay_on_home_node soon homed
 	echo auto >$V/io_node
 else
-	ok "vcpus_stay_on_home_node # SKIP one NUMA node"
+	skip vcpus_stay_on_home_node "one NUMA node"
 fi
 exit $failed

@@ -53,7 +53,6 @@ cleanup() {
 		wait
 	fi
 	if [ -n "$vmscope" ]; then
-		wait "$vmchild" 2>/dev/null
 		for _ in $(seq 50); do rmdir "$vmscope" 2>/dev/null || [ ! -d "$vmscope" ] && break; sleep 0.1; done
 	fi
 	guest_stop h1
