@@ -163,6 +163,7 @@ void vspace_layout(struct vspace_layout *l, struct vspace_lcpu *c, u32 n)
 	if (split)
 		units = n;
 	node = l->io_node >= 0 ? (u32)l->io_node : c[n - 1].node;
+	l->io_home = node;
 
 	/* The I/O group, one unit at least left for the VM group. */
 	t = (struct vspace_take){
@@ -204,4 +205,32 @@ void vspace_layout(struct vspace_layout *l, struct vspace_lcpu *c, u32 n)
 		t.target = n;
 	vspace_take(&t, c, n, node, false, false, split);
 	l->got_vm = t.got;
+}
+
+/*
+ * A VM with several vhost workers (one per queue pair) has them spread
+ * when it has no more of them than its part has units: a run of whole
+ * units each, worker i in run (i + @salt) mod n, so no two of its workers
+ * share a core. Left to the whole part, the scheduler wakes a VM's
+ * workers near their last CPU and the guest's kicks, and they can stack
+ * on one core while the others idle. With more workers than units, two
+ * would share a core whatever was done, and pinned there a pair of busy
+ * ones could not move to an idle core: the whole part, where the
+ * scheduler balances them. The salt (the VM's pid) keeps the VMs' first
+ * workers off the same run, and does not change while the VM lives, so
+ * neither do the runs.
+ */
+void vspace_spread(u32 units, u32 n, u32 idx, u32 salt, u32 *first,
+		   u32 *count)
+{
+	u32 j;
+
+	if (n < 2 || n > units) {
+		*first = 0;
+		*count = units;
+		return;
+	}
+	j = (idx % n + salt % n) % n;
+	*first = j * units / n;
+	*count = (j + 1) * units / n - *first;
 }

@@ -49,9 +49,18 @@ struct vspace_layout {
 	u32 got_vm, got_io;	/* out, kept: CPUs each group got */
 	u32 got_confined;	/* out */
 	u32 io_units;		/* out: units in the I/O group */
+	u32 io_home;		/* out: the node the I/O group fills first */
 };
 
 /* Sort @c (@n usable CPUs) and set each one's group. */
 void vspace_layout(struct vspace_layout *l, struct vspace_lcpu *c, u32 n);
+
+/*
+ * Multiqueue: the units (cores) [*first, *first + *count) of the @units of
+ * its part of the I/O group that worker @idx of a VM's @n vhost workers
+ * gets (all of them unless 2 <= @n <= @units); @salt staggers VMs.
+ */
+void vspace_spread(u32 units, u32 n, u32 idx, u32 salt, u32 *first,
+		   u32 *count);
 
 #endif

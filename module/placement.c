@@ -55,6 +55,7 @@ struct vspace_groups vspace_groups;
 
 /* The usable CPUs as layout.c sees them, and its state; under vspace_lock. */
 static struct vspace_lcpu *vspace_lcpus;
+static unsigned int vspace_nlcpus;
 static struct vspace_layout vspace_lay;
 
 /* Scratch masks for binding; under vspace_lock. */
@@ -66,6 +67,18 @@ static cpumask_var_t vspace_scratch, vspace_cur, vspace_tmp;
  */
 static cpumask_var_t vspace_home;
 static unsigned int *vspace_node_cpus, *vspace_node_vcpus;
+
+/*
+ * The VM being placed: its vhost workers that may use the I/O group, the
+ * next one's index, and that one's slice of the group (vspace_spread());
+ * the part last cut, its active CPUs, and its cores (their first CPUs in
+ * it) in the order the layout took them; under vspace_lock.
+ */
+static unsigned int vspace_workers, vspace_worker;
+static cpumask_var_t vspace_slice, vspace_cut_cpus;
+static const struct cpumask *vspace_cut;
+static unsigned int *vspace_unit_cpu;
+static unsigned int vspace_units;
 
 /* Usable CPUs now: vspace's cpus that are online. */
 unsigned int vspace_usable_cpus(void)
@@ -109,6 +122,7 @@ void vspace_groups_layout(unsigned int vm, unsigned int io,
 	vspace_lay.io_node = READ_ONCE(vspace_config.io_node);
 	vspace_lay.split = READ_ONCE(vspace_config.smt_split);
 	vspace_layout(&vspace_lay, vspace_lcpus, n);
+	vspace_nlcpus = n;
 
 	for (i = 0; i < ARRAY_SIZE(to); i++)
 		cpumask_clear(to[i]);
@@ -152,6 +166,65 @@ static void vspace_thread_boost(struct vspace_thread *t,
 	t->boosted = true;
 }
 
+/*
+ * Cut @part into its cores, in the order the layout took them for the I/O
+ * group (its home node first, each node from the top down), so that a
+ * resize, which adds or removes cores at the end of that order, moves the
+ * last runs only. Active CPUs only: a CPU going down is no slice.
+ */
+static void vspace_cut_part(const struct cpumask *part)
+{
+	const struct vspace_lcpu *c;
+	unsigned int i, pass;
+	bool home;
+
+	cpumask_and(vspace_cut_cpus, part, cpu_active_mask);
+	vspace_units = 0;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = vspace_nlcpus; i-- > 0; ) {
+			c = &vspace_lcpus[i];
+			home = c->node == vspace_lay.io_home;
+			if (home == !!pass ||
+			    !cpumask_test_cpu(c->cpu, vspace_cut_cpus))
+				continue;
+			/* Its core's first CPU in the part stands for it. */
+			cpumask_and(vspace_slice, topology_sibling_cpumask(c->cpu),
+				    vspace_cut_cpus);
+			if (c->cpu == cpumask_first(vspace_slice))
+				vspace_unit_cpu[vspace_units++] = c->cpu;
+		}
+	}
+	vspace_cut = part;
+}
+
+/*
+ * The slice of @part for the vhost worker vspace_worker of @vm, whose
+ * @allowed mask it must meet; @part itself for a VM of one worker, or of
+ * more workers than @part has cores (see vspace_spread()).
+ */
+static const struct cpumask *vspace_worker_part(const struct vspace_vm *vm,
+						const struct cpumask *part,
+						const struct cpumask *allowed)
+{
+	unsigned int u, first, count;
+
+	if (vspace_workers < 2)
+		return part;
+	if (part != vspace_cut)
+		vspace_cut_part(part);
+	vspace_spread(vspace_units, vspace_workers, vspace_worker, vm->nr,
+		      &first, &count);
+	if (count == vspace_units)
+		return part;
+	cpumask_clear(vspace_slice);
+	for (u = first; u < first + count; u++)
+		cpumask_or(vspace_slice, vspace_slice,
+			   topology_sibling_cpumask(vspace_unit_cpu[u]));
+	cpumask_and(vspace_slice, vspace_slice, vspace_cut_cpus);
+	/* Its cpuset or taskset leaves it nothing there: the whole part. */
+	return cpumask_intersects(vspace_slice, allowed) ? vspace_slice : part;
+}
+
 static const struct cpumask *vspace_target(const struct vspace_vm *vm,
 					   const struct vspace_thread *t)
 {
@@ -177,8 +250,9 @@ static const struct cpumask *vspace_target(const struct vspace_vm *vm,
 		 */
 		part = vm->pol.confined ? vspace_groups.io_confined :
 					  vspace_groups.io_open;
-		return cpumask_intersects(part, t->allowed) ? part :
-							      vspace_groups.io;
+		if (!cpumask_intersects(part, t->allowed))
+			part = vspace_groups.io;
+		return vspace_worker_part(vm, part, t->allowed);
 	default:
 		return NULL;
 	}
@@ -464,6 +538,8 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t,
 		return;		/* exited; the next rescan forgets it */
 
 	vspace_thread_sync_mask(vm, t, task);
+	/* Its target depends on its allowed mask, which may have changed. */
+	group = vspace_target(vm, t);
 	if (cpumask_empty(group))
 		why = VSPACE_UNPLACED_NOGROUP;
 	else if (!cpumask_and(vspace_scratch, group, t->allowed))
@@ -569,7 +645,7 @@ void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
 	t->bound_at = ktime_get_ns();
 	pr_debug("tid %d inherited a binding; allowed %*pbl\n", t->tid,
 		 cpumask_pr_args(t->allowed));
-	if (!vspace_target(vm, t))
+	if (t->kind != VSPACE_KIND_VCPU && t->kind != VSPACE_KIND_VHOST)
 		vspace_thread_unbind(vm, t, task);
 }
 
@@ -600,19 +676,25 @@ module_param(bind_delay_ms, uint, 0644);
 MODULE_PARM_DESC(bind_delay_ms,
 		 "testing only: ms (at most 1000) between a decision and its binds");
 
-/*
- * Bind every managed thread where it belongs now. @synced: the periodic
- * work has just taken in the changes from outside (vspace_vm_sync_masks()),
- * and each thread's own are taken in again as it is placed.
- */
-static unsigned int vspace_vm_vcpus(const struct vspace_vm *vm)
+/* How many of @vm's threads are of @kind. */
+static unsigned int vspace_vm_count(const struct vspace_vm *vm, u8 kind)
 {
 	const struct vspace_thread *t;
 	unsigned int n = 0;
 
 	list_for_each_entry(t, &vm->threads, node)
-		n += t->kind == VSPACE_KIND_VCPU;
+		n += t->kind == kind;
 	return n;
+}
+
+/*
+ * Whether @t is a vhost worker that gets a slice of the I/O group: one
+ * pinned away from all of it (unplaced, or in the VM group) has none.
+ */
+static bool vspace_spreads(const struct vspace_thread *t)
+{
+	return t->kind == VSPACE_KIND_VHOST &&
+	       cpumask_intersects(t->allowed, vspace_groups.io);
 }
 
 /*
@@ -637,7 +719,7 @@ static void vspace_homes(void)
 		spans += !!vspace_node_cpus[node];
 	}
 	list_for_each_entry(vm, &vspace_vms, node) {
-		n = vspace_vm_vcpus(vm);
+		n = vspace_vm_count(vm, VSPACE_KIND_VCPU);
 		node = vm->home_node;
 		vm->home_node = NUMA_NO_NODE;
 		if (spans < 2 || !n)
@@ -667,6 +749,11 @@ static void vspace_homes(void)
 	}
 }
 
+/*
+ * Bind every managed thread where it belongs now. @synced: the periodic
+ * work has just taken in the changes from outside (vspace_vm_sync_masks()),
+ * and each thread's own are taken in again as it is placed.
+ */
 static void vspace_place(bool synced)
 {
 	unsigned int delay = READ_ONCE(bind_delay_ms);
@@ -679,15 +766,23 @@ static void vspace_place(bool synced)
 	if (unlikely(delay))
 		msleep(min(delay, 1000U));
 	vspace_homes();
+	vspace_cut = NULL;	/* the parts may have changed since */
 	list_for_each_entry(vm, &vspace_vms, node) {
 		if (vm->home_node != NUMA_NO_NODE)
 			cpumask_and(vspace_home, vspace_groups.vm,
 				    cpumask_of_node(vm->home_node));
 		if (!synced)
 			vspace_vm_sync_masks(vm);
+		vspace_workers = 0;
 		list_for_each_entry(t, &vm->threads, node)
+			vspace_workers += vspace_spreads(t);
+		vspace_worker = 0;
+		list_for_each_entry(t, &vm->threads, node) {
 			vspace_thread_place(vm, t, synced);
+			vspace_worker += vspace_spreads(t);
+		}
 	}
+	vspace_workers = 0;
 }
 
 void vspace_place_all(void)
@@ -716,10 +811,13 @@ void vspace_restore_all(void)
 int vspace_placement_init(void)
 {
 	vspace_lcpus = kvcalloc(nr_cpu_ids, sizeof(*vspace_lcpus), GFP_KERNEL);
+	vspace_unit_cpu = kvcalloc(nr_cpu_ids, sizeof(*vspace_unit_cpu),
+				   GFP_KERNEL);
 	vspace_node_cpus = kcalloc(nr_node_ids, sizeof(unsigned int), GFP_KERNEL);
 	vspace_node_vcpus = kcalloc(nr_node_ids, sizeof(unsigned int),
 				    GFP_KERNEL);
-	if (!vspace_lcpus || !vspace_node_cpus || !vspace_node_vcpus)
+	if (!vspace_lcpus || !vspace_unit_cpu || !vspace_node_cpus ||
+	    !vspace_node_vcpus)
 		goto out_lcpus;
 	if (!zalloc_cpumask_var(&vspace_home, GFP_KERNEL))
 		goto out_lcpus;
@@ -739,8 +837,16 @@ int vspace_placement_init(void)
 		goto out_tmp;
 	if (!zalloc_cpumask_var(&vspace_groups.io_open, GFP_KERNEL))
 		goto out_confined;
+	if (!zalloc_cpumask_var(&vspace_slice, GFP_KERNEL))
+		goto out_open;
+	if (!zalloc_cpumask_var(&vspace_cut_cpus, GFP_KERNEL))
+		goto out_slice;
 	return 0;
 
+out_slice:
+	free_cpumask_var(vspace_slice);
+out_open:
+	free_cpumask_var(vspace_groups.io_open);
 out_confined:
 	free_cpumask_var(vspace_groups.io_confined);
 out_tmp:
@@ -760,12 +866,15 @@ out_home:
 out_lcpus:
 	kfree(vspace_node_vcpus);
 	kfree(vspace_node_cpus);
+	kvfree(vspace_unit_cpu);
 	kvfree(vspace_lcpus);
 	return -ENOMEM;
 }
 
 void vspace_placement_uninit(void)
 {
+	free_cpumask_var(vspace_cut_cpus);
+	free_cpumask_var(vspace_slice);
 	free_cpumask_var(vspace_groups.io_open);
 	free_cpumask_var(vspace_groups.io_confined);
 	free_cpumask_var(vspace_tmp);
@@ -777,5 +886,6 @@ void vspace_placement_uninit(void)
 	free_cpumask_var(vspace_home);
 	kfree(vspace_node_vcpus);
 	kfree(vspace_node_cpus);
+	kvfree(vspace_unit_cpu);
 	kvfree(vspace_lcpus);
 }

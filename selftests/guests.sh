@@ -16,6 +16,9 @@
 # VS_MACHINE_SLICE: when set (a cgroup such as /sys/fs/cgroup/machine.slice,
 # see hostshape.sh), each QEMU runs as libvirt starts it: in a scope of its
 # own there, machine-qemu-N-NAME.scope, and in a session of its own.
+# GUEST_QUEUES: when set above 1, the NIC is multiqueue with that many
+# queue pairs (queues=N, mq=on): QEMU opens /dev/vhost-net once per pair,
+# so the guest has that many vhost-net workers.
 # GUEST_IP: when set, the guest loads its virtio-net driver and takes this
 # address (a /24) on eth0, so it answers pings. Such a guest runs 1 vCPU
 # with QEMU's own interrupt controller and a plain CPU model: nested in the
@@ -87,7 +90,7 @@ guest_scoped() {
 
 guest_start() {
 	local name=$1 n cpu=(-cpu host -smp 2) append="console=ttyS0 quiet panic=-1"
-	local run=()
+	local run=() q=${GUEST_QUEUES:-1} mq="" mqdev=""
 	shift
 	mkdir -p "$GUEST_DIR"
 	guest_initramfs || return 1
@@ -97,6 +100,10 @@ guest_start() {
 	if [ -n "${GUEST_IP:-}" ]; then
 		cpu=(-cpu qemu64 -smp 1 -machine kernel_irqchip=off)
 		append+=" vspace.ip=$GUEST_IP"
+	fi
+	if [ "$q" -gt 1 ]; then
+		mq=",queues=$q"
+		mqdev=",mq=on,vectors=$((2 * q + 2))"
 	fi
 	rm -f "$GUEST_DIR/$name.scope"
 	if [ -n "${VS_MACHINE_SLICE:-}" ]; then
@@ -110,8 +117,8 @@ guest_start() {
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_DIR/tiny.cpio.gz" \
 		-append "$append" \
 		-serial file:"$GUEST_DIR/$name.log" \
-		-netdev tap,id=n0,ifname=vstap$n,script=no,downscript=no,vhost=on \
-		-device virtio-net-pci,netdev=n0 \
+		-netdev tap,id=n0,ifname=vstap$n,script=no,downscript=no,vhost=on$mq \
+		-device virtio-net-pci,netdev=n0$mqdev \
 		-pidfile "$GUEST_DIR/$name.pid" -daemonize 2>>"$GUEST_DIR/$name.err" ||
 		return 1
 	echo "vstap$n" >"$GUEST_DIR/$name.tap"

@@ -24,6 +24,12 @@
                              usable CPUs, smt_split and io_node of now
   vs_check.py cores          /proc: no core has a placed vCPU thread and a
                              placed vhost worker (unless smt_split)
+  vs_check.py spread PID N   the VM's N vhost workers are placed and
+                             spread over io_cpus (/proc): with 2 to as
+                             many workers as io_cpus has cores, each on
+                             a run of whole cores (its share, rounded
+                             up), every core taken by one worker; else
+                             each on all of io_cpus
   vs_check.py within A B     cpulist A is within cpulist B
   vs_check.py count A        how many CPUs cpulist A has
 
@@ -517,6 +523,68 @@ def cmd_cores():
     return 1
 
 
+def spread_once(pid, want):
+    core, _ = topology()
+    io = cpus(rd(V + "/io_cpus"))
+    if cpus(rd(V + "/io_confined_cpus") or ""):
+        return ["VMs are confined: io_cpus is split"]
+    rows = parse_threads(rd("%s/vms/%s/threads" % (V, pid)))
+    # The I/O group's units: its part of each core.
+    units = sorted(set(frozenset(core.get(c, frozenset([c])) & io)
+                       for c in io), key=min)
+    per = dict((u, 0) for u in units)
+    probs, n = [], 0
+    whole = want < 2 or want > len(units)
+    for tid, row in sorted(rows.items()):
+        if row["kind"] != "vhost":
+            continue
+        n += 1
+        real = status_cpus(tid)
+        if not row["placed"] or not real or not real <= io:
+            probs.append("worker %s on %s, io_cpus %s: '%s'"
+                         % (tid, sorted(real or []), sorted(io),
+                            row["line"]))
+            continue
+        if whole and real != io:
+            probs.append("worker %s on %s, not all of io_cpus %s (%d "
+                         "workers, %d cores)" % (tid, sorted(real),
+                                                 sorted(io), want,
+                                                 len(units)))
+        mine = 0
+        for u in units:
+            if u & real and not u <= real:
+                probs.append("worker %s on %s: part of core %s"
+                             % (tid, sorted(real), sorted(u)))
+            per[u] += bool(u & real)
+            mine += bool(u & real)
+        if not whole and mine > -(-len(units) // want):
+            probs.append("worker %s on %s: %d of the %d cores for %d "
+                         "workers" % (tid, sorted(real), mine, len(units),
+                                      want))
+    if n != want:
+        probs.append("vm %s: %d vhost workers listed, want %d"
+                     % (pid, n, want))
+    if probs or not units:
+        return probs or ["io_cpus empty"]
+    counts = [per[u] for u in units]
+    if not whole and counts != [1] * len(units):
+        probs.append("%d workers on %d cores: a core shared or left out "
+                     "(%s)" % (n, len(units), counts))
+    return probs
+
+
+def cmd_spread(pid, want):
+    probs = []
+    for _ in range(TRIES):
+        probs = spread_once(pid, int(want))
+        if not probs:
+            return 0
+        time.sleep(0.1)
+    for p in probs[:10]:
+        print("# spread: " + p)
+    return 1
+
+
 def cmd_slab():
     os.sync()
     with open("/proc/sys/vm/drop_caches", "w") as f:
@@ -553,6 +621,8 @@ def main():
         return cmd_cores()
     if a[:1] == ["layout-trace"] and len(a) == 2:
         return cmd_layout_trace(a[1])
+    if a[:1] == ["spread"] and len(a) == 3:
+        return cmd_spread(a[1], a[2])
     if a[:1] == ["within"] and len(a) == 3:
         return 0 if cpus(a[1]) <= cpus(a[2]) else 1
     if a[:1] == ["count"] and len(a) == 2:

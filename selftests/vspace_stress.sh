@@ -368,7 +368,8 @@ phase_hotplug() {
 	start_vm -C "$cpus" -w 1 -c 2 $KVM
 	# And one in the root cgroup, whose masks cpuset never rewrites: the
 	# kernel keeps offline CPUs in them, and falls back when all are gone.
-	VS_MACHINE_SLICE='' start_vm -w 1 -c 1 -b 30
+	# Two workers: each may hold a core of the I/O group of its own.
+	VS_MACHINE_SLICE='' start_vm -w 2 -c 1 -b 30
 	./vs_check.py snap "$TMP/hp.snap"
 	load || { not_ok stress.hotplug.insmod; return; }
 	for p in "${VMS[@]}"; do echo "$p" >$V/vms/add 2>/dev/null; done

@@ -110,15 +110,13 @@ static inline int vs_online_cpus(char *buf, size_t len)
 
 #define VS_MAX_CPUS 8192
 
-/* Set @set's bits for the cpulist in file @path; missing file: none. */
-static inline void vs_cpulist_bits(const char *path, unsigned char *set)
+/* Set @set's bits for cpulist @list. */
+static inline void vs_cpulist_parse(const char *list, unsigned char *set)
 {
-	char buf[4096], *s;
+	const char *s;
 	int a, b;
 
-	if (vs_read_file(path, buf, sizeof(buf)))
-		return;
-	for (s = buf; *s; ) {
+	for (s = list; *s; ) {
 		if (sscanf(s, "%d-%d", &a, &b) != 2) {
 			if (sscanf(s, "%d", &a) != 1)
 				break;
@@ -131,6 +129,33 @@ static inline void vs_cpulist_bits(const char *path, unsigned char *set)
 		if (*s == ',')
 			s++;
 	}
+}
+
+/* Set @set's bits for the cpulist in file @path; missing file: none. */
+static inline void vs_cpulist_bits(const char *path, unsigned char *set)
+{
+	char buf[4096];
+
+	if (!vs_read_file(path, buf, sizeof(buf)))
+		vs_cpulist_parse(buf, set);
+}
+
+/* Whether cpulist @a has a CPU and all of them are in cpulist @b. */
+static inline int vs_cpulist_within(const char *a, const char *b)
+{
+	static unsigned char x[VS_MAX_CPUS], y[VS_MAX_CPUS];
+	int i, n = 0;
+
+	memset(x, 0, sizeof(x));
+	memset(y, 0, sizeof(y));
+	vs_cpulist_parse(a, x);
+	vs_cpulist_parse(b, y);
+	for (i = 0; i < VS_MAX_CPUS; i++) {
+		if (x[i] && !y[i])
+			return 0;
+		n += x[i];
+	}
+	return n > 0;
 }
 
 /*

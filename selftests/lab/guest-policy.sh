@@ -11,6 +11,7 @@ ktap=$LAB_OUT/ktap.log
 
 echo "== $(uname -r): $(nproc) CPUs"
 modprobe vhost_net
+modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
 . selftests/hostshape.sh
 . selftests/lab/kmemleak.sh
 dmesg -C
@@ -40,6 +41,10 @@ kmemleak_start
 	# grows with them).
 	hostshape_stop
 	./selftests/run_tests.sh vspace_policy
+	# A KVM guest with a multiqueue NIC, in its scope (4 CPUs: an I/O
+	# group of 3 cores to spread its 3 queue pairs' workers over).
+	GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
+		./selftests/run_tests.sh vspace_multiqueue.sh
 	unset VS_MACHINE_SLICE
 	./selftests/run_tests.sh eval_smoke.sh
 	if rmmod vspace; then

@@ -15,11 +15,12 @@ modprobe vhost_net
 dmesg -C
 kmemleak_start
 {
-	# vspace_topology.sh leaves vspace loaded, vspace_layout.sh uses it;
+	# vspace_topology.sh leaves vspace loaded, vspace_layout.sh and
+	# vspace_multiqueue.sh use it;
 	# vspace_load checks the defaults at every load, isolated CPUs left
 	# out.
 	VSPACE_KO=$ko ./selftests/run_tests.sh vspace_topology.sh vspace_layout.sh \
-		vspace_load
+		vspace_multiqueue.sh vspace_load
 	rmmod vspace
 	kmemleak_check lab.topology.kmemleak
 } 2>&1 | tee "$ktap"

@@ -974,6 +974,49 @@ static void test_saturation_on_real_cpus(void)
 	}
 }
 
+/*
+ * Multiqueue spreading: with 2 to @units workers, each gets a run of
+ * whole units, the runs disjoint, covering the part, one unit apart in
+ * size at most; one worker, or more workers than units, get it all.
+ */
+static void test_spread(void)
+{
+	u32 units, n, idx, salt, first, count, u, lo, hi;
+	u32 per[32];
+
+	for (units = 1; units <= 16; units++)
+		for (n = 1; n <= 20; n++)
+			for (salt = 0; salt < 7; salt++) {
+				bool whole = n < 2 || n > units;
+
+				memset(per, 0, sizeof(per));
+				lo = ~0u;
+				hi = 0;
+				for (idx = 0; idx < n; idx++) {
+					vspace_spread(units, n, idx, salt,
+						      &first, &count);
+					CHECK(count && first + count <= units,
+					      "%u units, %u workers: worker %u got [%u, +%u)",
+					      units, n, idx, first, count);
+					CHECK(!whole || count == units,
+					      "%u units, %u workers: worker %u got %u",
+					      units, n, idx, count);
+					lo = count < lo ? count : lo;
+					hi = count > hi ? count : hi;
+					for (u = first; u < first + count &&
+					     u < units; u++)
+						per[u]++;
+				}
+				CHECK(hi - lo <= 1,
+				      "%u units, %u workers: runs of %u to %u",
+				      units, n, lo, hi);
+				for (u = 0; u < units; u++)
+					CHECK(per[u] == (whole ? n : 1),
+					      "%u units, %u workers, salt %u: unit %u has %u",
+					      units, n, salt, u, per[u]);
+			}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -994,6 +1037,7 @@ static const struct {
 	{ "layout_numa", test_layout_numa },
 	{ "layout_units", test_layout_units },
 	{ "layout_steady", test_layout_steady },
+	{ "spread", test_spread },
 	{ "saturation_on_real_cpus", test_saturation_on_real_cpus },
 };
 
