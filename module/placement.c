@@ -676,14 +676,13 @@ module_param(bind_delay_ms, uint, 0644);
 MODULE_PARM_DESC(bind_delay_ms,
 		 "testing only: ms (at most 1000) between a decision and its binds");
 
-/* How many of @vm's threads are of @kind. */
-static unsigned int vspace_vm_count(const struct vspace_vm *vm, u8 kind)
+static unsigned int vspace_vm_vcpus(const struct vspace_vm *vm)
 {
 	const struct vspace_thread *t;
 	unsigned int n = 0;
 
 	list_for_each_entry(t, &vm->threads, node)
-		n += t->kind == kind;
+		n += t->kind == VSPACE_KIND_VCPU;
 	return n;
 }
 
@@ -719,7 +718,7 @@ static void vspace_homes(void)
 		spans += !!vspace_node_cpus[node];
 	}
 	list_for_each_entry(vm, &vspace_vms, node) {
-		n = vspace_vm_count(vm, VSPACE_KIND_VCPU);
+		n = vspace_vm_vcpus(vm);
 		node = vm->home_node;
 		vm->home_node = NUMA_NO_NODE;
 		if (spans < 2 || !n)

@@ -24,8 +24,9 @@
                              usable CPUs, smt_split and io_node of now
   vs_check.py cores          /proc: no core has a placed vCPU thread and a
                              placed vhost worker (unless smt_split)
-  vs_check.py spread PID N   the VM's N vhost workers are placed and
-                             spread over io_cpus (/proc): with 2 to as
+  vs_check.py spread PID N   the VM's N vhost workers (/proc: threads
+                             named vhost-PID) are spread over io_cpus
+                             (/proc and sysfs topology): with 2 to as
                              many workers as io_cpus has cores, each on
                              a run of whole cores (its share, rounded
                              up), every core taken by one worker; else
@@ -492,58 +493,70 @@ def cmd_layout_trace(path):
     return 1 if bad or not n else 0
 
 
-def cmd_cores():
-    """From /proc: no core has a placed vCPU thread and a placed vhost
-    worker allowed on it (unless smt_split). Retried like live."""
-    core, _ = topology()
+def retried(label, once):
+    """0 once once() finds no problem, within TRIES re-reads (vspace
+    rebinds every interval); else print the last problems, return 1."""
     probs = []
     for _ in range(TRIES):
-        probs = []
-        if (rd(V + "/smt_split") or "0").strip() == "1":
-            return 0
-        usable = cpus(rd(V + "/cpus")) & cpus(
-            rd("/sys/devices/system/cpu/online"))
-        on = {"vcpu": set(), "vhost": set()}
-        for d in glob.glob(V + "/vms/[0-9]*"):
-            rows = parse_threads(rd(d + "/threads") or "")
-            for tid, row in rows.items():
-                real = status_cpus(tid)
-                if real is not None and row["kind"] in on and row["placed"]:
-                    on[row["kind"]] |= real
-        for cpu in sorted(on["vcpu"]):
-            both = core.get(cpu, frozenset([cpu])) & usable & on["vhost"]
-            if both:
-                probs.append("core of CPU %d: vCPU threads on it, vhost "
-                             "workers on %s" % (cpu, sorted(both)))
+        probs = once()
         if not probs:
             return 0
         time.sleep(0.1)
     for p in probs[:10]:
-        print("# cores: " + p)
+        print("# %s: %s" % (label, p))
     return 1
 
 
-def spread_once(pid, want):
+def cores_once(core):
+    if (rd(V + "/smt_split") or "0").strip() == "1":
+        return []
+    usable = cpus(rd(V + "/cpus")) & cpus(
+        rd("/sys/devices/system/cpu/online"))
+    on = {"vcpu": set(), "vhost": set()}
+    for d in glob.glob(V + "/vms/[0-9]*"):
+        rows = parse_threads(rd(d + "/threads") or "")
+        for tid, row in rows.items():
+            real = status_cpus(tid)
+            if real is not None and row["kind"] in on and row["placed"]:
+                on[row["kind"]] |= real
+    probs = []
+    for cpu in sorted(on["vcpu"]):
+        both = core.get(cpu, frozenset([cpu])) & usable & on["vhost"]
+        if both:
+            probs.append("core of CPU %d: vCPU threads on it, vhost "
+                         "workers on %s" % (cpu, sorted(both)))
+    return probs
+
+
+def cmd_cores():
+    """From /proc: no core has a placed vCPU thread and a placed vhost
+    worker allowed on it (unless smt_split). Retried like live."""
     core, _ = topology()
+    return retried("cores", lambda: cores_once(core))
+
+
+def spread_once(core, pid, want):
     io = cpus(rd(V + "/io_cpus"))
     if cpus(rd(V + "/io_confined_cpus") or ""):
         return ["VMs are confined: io_cpus is split"]
-    rows = parse_threads(rd("%s/vms/%s/threads" % (V, pid)))
+    # The VM's vhost workers as the kernel names them, not as vspace
+    # lists them.
+    workers = sorted(t for t in vm_threads(pid)
+                     if (comm_of(t) or "") == "vhost-%s" % pid)
     # The I/O group's units: its part of each core.
     units = sorted(set(frozenset(core.get(c, frozenset([c])) & io)
                        for c in io), key=min)
     per = dict((u, 0) for u in units)
     probs, n = [], 0
     whole = want < 2 or want > len(units)
-    for tid, row in sorted(rows.items()):
-        if row["kind"] != "vhost":
+    for tid in workers:
+        real = status_cpus(tid)
+        if real is None:
             continue
         n += 1
-        real = status_cpus(tid)
-        if not row["placed"] or not real or not real <= io:
-            probs.append("worker %s on %s, io_cpus %s: '%s'"
-                         % (tid, sorted(real or []), sorted(io),
-                            row["line"]))
+        if not real or not real <= io:
+            probs.append("worker %s on %s, outside io_cpus %s"
+                         % (tid, sorted(real), sorted(io)))
             continue
         if whole and real != io:
             probs.append("worker %s on %s, not all of io_cpus %s (%d "
@@ -562,7 +575,7 @@ def spread_once(pid, want):
                          "workers" % (tid, sorted(real), mine, len(units),
                                       want))
     if n != want:
-        probs.append("vm %s: %d vhost workers listed, want %d"
+        probs.append("vm %s: %d vhost workers in /proc, want %d"
                      % (pid, n, want))
     if probs or not units:
         return probs or ["io_cpus empty"]
@@ -574,15 +587,8 @@ def spread_once(pid, want):
 
 
 def cmd_spread(pid, want):
-    probs = []
-    for _ in range(TRIES):
-        probs = spread_once(pid, int(want))
-        if not probs:
-            return 0
-        time.sleep(0.1)
-    for p in probs[:10]:
-        print("# spread: " + p)
-    return 1
+    core, _ = topology()
+    return retried("spread", lambda: spread_once(core, pid, int(want)))
 
 
 def cmd_slab():

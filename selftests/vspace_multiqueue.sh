@@ -61,33 +61,35 @@ start_vm() {
 set_() {
 	echo "$2" >"$V/$1" || { not_ok "set_$1_$2"; exit 1; }
 }
+# expand LIST: cpulist LIST's CPUs, one per line.
+expand() {
+	local part
+	for part in ${1//,/ }; do
+		seq "${part%-*}" "${part#*-}"
+	done
+}
+# allowed TID: its Cpus_allowed_list (/proc).
+allowed() { grep Cpus_allowed_list: /proc/"$1"/status | cut -f2; }
 # io_units: the I/O group's cores (its part of each).
 io_units() {
-	local part
-	for part in $(tr , ' ' <$V/io_cpus); do
-		seq "${part%-*}" "${part#*-}"
-	done | while read -r c; do
+	expand "$(cat $V/io_cpus)" | while read -r c; do
 		cat /sys/devices/system/cpu/cpu"$c"/topology/thread_siblings_list
 	done | sort -u | wc -l
 }
 # cpus_of TID: its CPUs from /proc, one per line.
-cpus_of() {
-	local part
-	for part in $(grep Cpus_allowed_list: /proc/"$1"/status | cut -f2 | tr , ' '); do
-		seq "${part%-*}" "${part#*-}"
-	done
-}
+cpus_of() { expand "$(allowed "$1")"; }
 # masks PID: "tid cpus" of its vhost workers, from /proc.
 masks() {
 	local tid
 	for tid in $(awk '$2 == "vhost" { print $1 }' $V/vms/"$1"/threads); do
-		echo "$tid $(grep Cpus_allowed_list: /proc/"$tid"/status | cut -f2)"
+		echo "$tid $(allowed "$tid")"
 	done
 }
 # stable PID: its workers' masks the same for 1 s (100 intervals).
 stable() {
 	local first now
 	first=$(masks "$1")
+	[ -n "$first" ] || { echo "# VM $1 lists no vhost worker"; return 1; }
 	for _ in $(seq 10); do
 		sleep 0.1
 		now=$(masks "$1")
@@ -152,7 +154,7 @@ if grow_to 3; then
 	pinned() {
 		grep "^$w1 vhost $c allowed=$c\( \|\$\)" $V/vms/"$vm"/threads |
 			grep -qv unplaced &&
-			[ "$(cpus_of "$w1" | paste -sd,)" = "$c" ]
+			[ "$(allowed "$w1")" = "$c" ]
 	}
 	check taskset_into_other_run eval "soon pinned && stable $vm"
 	grep "^$w1 " $V/vms/"$vm"/threads | sed 's/^/# /'
