@@ -41,7 +41,8 @@ threads, the threads named vhost-<pid>.
 live checks, for every vms/<pid>/threads line of a thread that exists:
 its cpulist is /proc/<tid>/status's Cpus_allowed_list; a placed vcpu or
 vhost thread is within its allowed CPUs and its group (vm_cpus, io_cpus);
-no thread is outside the cpuset.cpus of a cgroup that sets them; the
+no thread is outside the cpuset.cpus of a cgroup that sets them, unless
+the kernel's own fallback moved it out (dmesg: "no longer affine"); the
 thread belongs to the VM. And every thread of a managed VM older than a
 second is listed. vspace rebinds every interval, so a difference counts
 only if it survives a few re-reads. Problems go to stdout as "# " lines;
@@ -50,6 +51,8 @@ the exit code is 1 if there was one.
 import glob
 import json
 import os
+import re
+import subprocess
 import sys
 import time
 
@@ -153,6 +156,27 @@ def vm_threads(pid):
     return tids
 
 
+_fell_back = None
+
+
+def fell_back():
+    """Threads the kernel itself moved out of their cpuset: when every CPU
+    of a task's mask goes offline before its cpuset is updated, the
+    scheduler's fallback gives it all possible CPUs and logs "process N
+    (comm) no longer affine to cpuM" (seen on 6.12-rt). What the kernel
+    last gave a thread is what vspace keeps and gives back."""
+    global _fell_back
+    if _fell_back is None:
+        try:
+            log = subprocess.run(["dmesg"], capture_output=True,
+                                 text=True).stdout
+        except OSError:
+            log = ""
+        _fell_back = set(re.findall(r"process (\d+) \(.*\) no longer "
+                                    r"affine to cpu", log))
+    return _fell_back
+
+
 def cpuset_limit(tid):
     """The cpuset.cpus.effective of the nearest cgroup setting cpuset.cpus."""
     cg = rd("/proc/%s/cgroup" % tid)
@@ -251,7 +275,9 @@ def live_once(pid):
                              ": '%s'"
                              % (row["kind"], tid, sorted(real),
                                 sorted(groups[row["kind"]]), row["line"]))
-        lim = cpuset_limit(tid)
+        # A thread the kernel moved out of its cpuset stays out until the
+        # cpuset is written again: vspace keeps what the kernel gave.
+        lim = None if tid in fell_back() else cpuset_limit(tid)
         if lim is not None and lim and not real <= lim:
             probs.append("tid %s on %s outside its cpuset %s"
                          % (tid, sorted(real), sorted(lim)))
@@ -259,7 +285,7 @@ def live_once(pid):
         # back must be within the cpuset (as written: offline CPUs stay),
         # or, while every CPU of it is offline, within the CPUs the kernel
         # falls back to (cgroup v2: the parent's effective CPUs).
-        conf = cpuset_cpus(tid)
+        conf = None if tid in fell_back() else cpuset_cpus(tid)
         online = cpus(rd("/sys/devices/system/cpu/online") or "")
         fallback = conf and not conf & online and lim and \
             row.get("allowed", set()) <= lim
