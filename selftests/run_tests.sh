@@ -9,6 +9,12 @@ cd "$(dirname "$0")" || exit 1
 timeout=${VSPACE_TEST_TIMEOUT:-$((600 * ${LAB_SLOW:-1}))}
 n=0
 rc_all=0
+pid=
+out=
+# Stopped, stop the program too (it runs in the background, in its own
+# process group: timeout passes the signal on), and leave no file.
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; exit 130' INT TERM HUP
+trap 'rm -f "$out"' EXIT
 echo "TAP version 13"
 echo "1..$#"
 for prog in "$@"; do
@@ -16,9 +22,16 @@ for prog in "$@"; do
 	out=$(mktemp)
 	start=$SECONDS
 	# -k: a program whose cleanup hangs after the timeout is killed.
-	timeout -k 60 "$timeout" "./$prog" >"$out" 2>&1
+	# Its lines go out as they come (a long program's early results are
+	# on the console even if its time runs out), read from $out until it
+	# exits: not through a pipe, which a process it left behind would
+	# hold open.
+	timeout -k 60 "$timeout" "./$prog" >"$out" 2>&1 &
+	pid=$!
+	tail -n +1 -s 0.5 -f --pid="$pid" "$out" | sed -u 's/^/# /'
+	wait "$pid"
 	rc=$?
-	sed 's/^/# /' "$out"
+	pid=
 	echo "# $prog took $((SECONDS - start)) s"
 	if [ $rc -eq 4 ] && ! grep -qE '^(not )?ok ' "$out"; then
 		echo "# ok 0 $prog # SKIP (whole program)"

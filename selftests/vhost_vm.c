@@ -22,6 +22,13 @@
  *         comes in from the tap (selftests/reqclient) is a request that
  *         costs US microseconds of CPU in a "CPU n/KVM" thread and is sent
  *         back. No echo peer; runs until killed.
+ *   -q N  with -t or -S, a multiqueue NIC of N queue pairs: N devices, one
+ *         vhost-net worker each, each with its own tap (-i's name, then
+ *         that name with "q1", "q2"... appended), echo peer and driver or
+ *         server thread ("CPU n/KVM"). Queue i sends (i + 1) times -t's
+ *         count (tests tell the workers apart by their counts) and, for
+ *         i > 0, writes its result to the -o file's name with ".i"
+ *         appended.
  *   -g DIR before anything else, join the cgroup DIR (DIR/cgroup.procs),
  *         as libvirt puts QEMU in its machine-qemu-N-NAME.scope: threads
  *         start in their creator's cgroup, and 6.1's vhost kthreads join
@@ -41,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <signal.h>
+#include <net/if.h>
 #include <linux/kvm.h>
 #include <linux/vhost.h>
 
@@ -65,10 +73,11 @@ static void on_usr2(int sig)
 }
 
 struct traffic {
+	struct vnet *net;
 	long long count;
-	unsigned int len, pps;
+	unsigned int len, pps, work;
 	int vcpu;
-	const char *out;
+	char out[256];
 };
 
 /* The guest's network driver: on its own vCPU thread. */
@@ -83,10 +92,10 @@ static void *driver(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	while (!go)
 		usleep(10000);
-	vnet_run(tr->count, tr->len, tr->pps, &r);
+	vnet_run(tr->net, tr->count, tr->len, tr->pps, &r);
 	/* Written whole, then renamed: a reader never sees half. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", tr->out ? tr->out : "");
-	f = tr->out ? fopen(tmp, "w") : stdout;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", tr->out);
+	f = *tr->out ? fopen(tmp, "w") : stdout;
 	if (f) {
 		fprintf(f, "%llu %llu %llu %llu %llu\n",
 			(unsigned long long)r.sent,
@@ -94,27 +103,75 @@ static void *driver(void *arg)
 			(unsigned long long)r.rtt_p50_ns,
 			(unsigned long long)r.rtt_p99_ns,
 			(unsigned long long)r.elapsed_ns);
-		if (tr->out)
+		if (*tr->out) {
 			fclose(f);
-		else
-			fflush(f);
-		if (tr->out)
 			rename(tmp, tr->out);
+		} else {
+			fflush(f);
+		}
 	}
 	return NULL;
 }
 
-static int tr_vcpu;
-
 /* The guest's server: on its own vCPU thread. */
 static void *server(void *arg)
 {
+	struct traffic *tr = arg;
 	char name[16];
 
-	snprintf(name, sizeof(name), "CPU %d/KVM", tr_vcpu);
+	snprintf(name, sizeof(name), "CPU %d/KVM", tr->vcpu);
 	pthread_setname_np(pthread_self(), name);
-	vnet_serve(*(unsigned int *)arg);
+	vnet_serve(tr->net, tr->work);
 	return NULL;
+}
+
+/*
+ * The NIC's @queues queue pairs, each driven by a thread of its own (vCPU
+ * @vcpu on): @fn is driver or server. Returns 0, 4 (no kthread workers
+ * here) or 1 with a message.
+ */
+static int start_nic(int queues, const char *ifname, int kthread,
+		     struct traffic *proto, const char *out, int vcpu,
+		     void *(*fn)(void *))
+{
+	int q, c;
+
+	for (q = 0; q < queues; q++) {
+		struct traffic *tr = malloc(sizeof(*tr));
+		char name[IFNAMSIZ];
+		pthread_t t;
+
+		if (!tr)
+			return 1;
+		*tr = *proto;
+		tr->count *= q + 1;
+		tr->vcpu = vcpu + q;
+		if (q)
+			snprintf(name, sizeof(name), "%sq%d", ifname, q);
+		else
+			snprintf(name, sizeof(name), "%s", ifname);
+		if (!out)
+			tr->out[0] = '\0';
+		else if (q)
+			snprintf(tr->out, sizeof(tr->out), "%s.%d", out, q);
+		else
+			snprintf(tr->out, sizeof(tr->out), "%s", out);
+		c = vnet_open(&tr->net, name, kthread);
+		if (c == -EOPNOTSUPP)
+			return 4;
+		if (!c && fn == driver)
+			c = vnet_start_peer(tr->net);
+		if (c) {
+			fprintf(stderr, "vhost_vm: virtio-net setup on %s: %s\n",
+				name, strerror(-c));
+			return 1;
+		}
+		if (pthread_create(&t, NULL, fn, tr)) {
+			perror("vhost_vm: pthread_create");
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static long long now_ns(void)
@@ -190,13 +247,13 @@ static int make_workers(int workers, int kthread)
 int main(int argc, char **argv)
 {
 	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, delay = 0, c, i;
-	int serve = -1;
+	int serve = -1, queues = 1;
 	unsigned int len = 64, pps = 0;
 	const char *ifname = "vsvnet0", *out = NULL, *cgroup = NULL;
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:Id:t:l:r:i:o:S:g:s")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:Id:t:l:r:i:o:S:g:sq:")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -213,12 +270,20 @@ int main(int argc, char **argv)
 		case 'S': serve = atoi(optarg); break;
 		case 'g': cgroup = optarg; break;
 		case 's': session = 1; break;
+		case 'q': queues = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-d MS]\n"
 				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]] [-S US]\n"
-				"       [-g CGROUP] [-s]\n");
+				"       [-q QUEUES] [-g CGROUP] [-s]\n");
 			return 2;
 		}
+	}
+
+	if (queues < 1 || queues > 64 || (queues > 1 && !traffic && serve < 0) ||
+	    (traffic && serve >= 0) ||
+	    (queues > 1 && strlen(ifname) + 2 + (queues > 10) >= IFNAMSIZ)) {
+		fprintf(stderr, "vhost_vm: -q needs 1-64 and -t or -S, -t and -S do not mix, and -i's name must leave room for \"q<N>\"\n");
+		return 2;
 	}
 
 	/* Before anything that creates a thread or a vhost worker. */
@@ -250,46 +315,21 @@ int main(int argc, char **argv)
 		if (c)
 			return c;
 	}
-	if (traffic) {
-		static struct traffic tr;
-		pthread_t t;
+	if (traffic || serve >= 0) {
+		struct traffic proto = {
+			.count = traffic, .len = len, .pps = pps, .work = serve,
+		};
 
-		signal(SIGUSR1, on_usr1);
-		signal(SIGUSR2, on_usr2);
-		/* The result may go to a pipe nobody reads any more. */
-		signal(SIGPIPE, SIG_IGN);
-		c = vnet_open(ifname, kthread);
-		if (c == -EOPNOTSUPP)
-			return 4;
-		if (c || vnet_start_peer()) {
-			fprintf(stderr, "vhost_vm: virtio-net setup: %s\n",
-				strerror(-c));
-			return 1;
+		if (traffic) {
+			signal(SIGUSR1, on_usr1);
+			signal(SIGUSR2, on_usr2);
+			/* The result may go to a pipe nobody reads any more. */
+			signal(SIGPIPE, SIG_IGN);
 		}
-		tr = (struct traffic){ traffic, len, pps, vcpus, out };
-		if (pthread_create(&t, NULL, driver, &tr)) {
-			perror("vhost_vm: pthread_create");
-			return 1;
-		}
-	}
-	if (serve >= 0) {
-		static unsigned int work;
-		pthread_t t;
-
-		work = serve;
-		c = vnet_open(ifname, kthread);
-		if (c == -EOPNOTSUPP)
-			return 4;
-		if (c) {
-			fprintf(stderr, "vhost_vm: virtio-net setup: %s\n",
-				strerror(-c));
-			return 1;
-		}
-		tr_vcpu = vcpus;
-		if (pthread_create(&t, NULL, server, &work)) {
-			perror("vhost_vm: pthread_create");
-			return 1;
-		}
+		c = start_nic(queues, ifname, kthread, &proto, out, vcpus,
+			      traffic ? driver : server);
+		if (c)
+			return c;
 	}
 	/* Let the threads name themselves before saying ready. */
 	usleep(100000);

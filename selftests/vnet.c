@@ -57,9 +57,11 @@ struct payload {
 	uint64_t sent_ns;
 };
 
-static int vhost_fd = -1, tap_fd = -1, ifindex;
-static struct vq vqs[2];
-static pid_t peer = -1;
+struct vnet {
+	int vhost_fd, tap_fd, ifindex;
+	struct vq vqs[2];
+	pid_t peer;
+};
 
 static uint64_t now_ns(void)
 {
@@ -69,23 +71,23 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int tap_open(const char *ifname)
+static int tap_open(struct vnet *v, const char *ifname)
 {
 	struct ifreq ifr = { 0 };
 	int hdr = HDR, s;
 
-	tap_fd = open("/dev/net/tun", O_RDWR);
-	if (tap_fd < 0)
+	v->tap_fd = open("/dev/net/tun", O_RDWR);
+	if (v->tap_fd < 0)
 		return -errno;
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	/* A tap of the same name from a process just killed may linger. */
-	for (s = 0; ioctl(tap_fd, TUNSETIFF, &ifr); s++) {
+	for (s = 0; ioctl(v->tap_fd, TUNSETIFF, &ifr); s++) {
 		if (errno != EBUSY || s == 50)
 			return -errno;
 		usleep(100000);
 	}
-	if (ioctl(tap_fd, TUNSETVNETHDRSZ, &hdr))
+	if (ioctl(v->tap_fd, TUNSETVNETHDRSZ, &hdr))
 		return -errno;
 
 	s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -94,7 +96,7 @@ static int tap_open(const char *ifname)
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) || ioctl(s, SIOCGIFINDEX, &ifr))
 		return -errno;
-	ifindex = ifr.ifr_ifindex;
+	v->ifindex = ifr.ifr_ifindex;
 	close(s);
 	return 0;
 }
@@ -112,7 +114,7 @@ static char *vq_layout(struct vq *q, char *mem)
 	return mem + (size_t)RING * BUF;
 }
 
-static int vq_setup(int idx, struct vq *q)
+static int vq_setup(struct vnet *v, int idx, struct vq *q)
 {
 	struct vhost_vring_state num = { .index = idx, .num = RING };
 	struct vhost_vring_state base = { .index = idx, .num = 0 };
@@ -123,16 +125,16 @@ static int vq_setup(int idx, struct vq *q)
 		.used_user_addr = (uintptr_t)q->used,
 	};
 	struct vhost_vring_file kick = { .index = idx };
-	struct vhost_vring_file backend = { .index = idx, .fd = tap_fd };
+	struct vhost_vring_file backend = { .index = idx, .fd = v->tap_fd };
 
 	q->kick = eventfd(0, EFD_NONBLOCK);
 	q->call = -1;
 	kick.fd = q->kick;
-	if (ioctl(vhost_fd, VHOST_SET_VRING_NUM, &num) ||
-	    ioctl(vhost_fd, VHOST_SET_VRING_BASE, &base) ||
-	    ioctl(vhost_fd, VHOST_SET_VRING_ADDR, &addr) ||
-	    ioctl(vhost_fd, VHOST_SET_VRING_KICK, &kick) ||
-	    ioctl(vhost_fd, VHOST_NET_SET_BACKEND, &backend))
+	if (ioctl(v->vhost_fd, VHOST_SET_VRING_NUM, &num) ||
+	    ioctl(v->vhost_fd, VHOST_SET_VRING_BASE, &base) ||
+	    ioctl(v->vhost_fd, VHOST_SET_VRING_ADDR, &addr) ||
+	    ioctl(v->vhost_fd, VHOST_SET_VRING_KICK, &kick) ||
+	    ioctl(v->vhost_fd, VHOST_NET_SET_BACKEND, &backend))
 		return -errno;
 	return 0;
 }
@@ -168,7 +170,7 @@ static int vq_get(struct vq *q, uint32_t *len)
 	return e->id;
 }
 
-int vnet_open(const char *ifname, int kthread)
+static int vnet_setup(struct vnet *v, const char *ifname, int kthread)
 {
 	struct vhost_memory *mt;
 	uint64_t features;
@@ -176,46 +178,73 @@ int vnet_open(const char *ifname, int kthread)
 	char *mem;
 	int ret;
 
-	ret = tap_open(ifname);
+	ret = tap_open(v, ifname);
 	if (ret)
 		return ret;
-	vhost_fd = open("/dev/vhost-net", O_RDWR);
-	if (vhost_fd < 0)
+	v->vhost_fd = open("/dev/vhost-net", O_RDWR);
+	if (v->vhost_fd < 0)
 		return -errno;
 	if (kthread) {
 		__u8 mode = 0;	/* VHOST_FORK_OWNER_KTHREAD */
 
-		if (ioctl(vhost_fd, _IOW(VHOST_VIRTIO, 0x84, __u8), &mode))
+		if (ioctl(v->vhost_fd, _IOW(VHOST_VIRTIO, 0x84, __u8), &mode))
 			return -EOPNOTSUPP;
 	}
-	if (ioctl(vhost_fd, VHOST_SET_OWNER))
+	if (ioctl(v->vhost_fd, VHOST_SET_OWNER))
 		return -errno;
 
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (mem == MAP_FAILED)
 		return -errno;
-	vq_layout(&vqs[TXQ], vq_layout(&vqs[RXQ], mem));
+	vq_layout(&v->vqs[TXQ], vq_layout(&v->vqs[RXQ], mem));
 
 	mt = calloc(1, sizeof(*mt) + sizeof(mt->regions[0]));
+	if (!mt)
+		return -ENOMEM;
 	mt->nregions = 1;
 	mt->regions[0].guest_phys_addr = (uintptr_t)mem;
 	mt->regions[0].userspace_addr = (uintptr_t)mem;
 	mt->regions[0].memory_size = size;
-	if (ioctl(vhost_fd, VHOST_SET_MEM_TABLE, mt))
-		return -errno;
+	ret = ioctl(v->vhost_fd, VHOST_SET_MEM_TABLE, mt) ? -errno : 0;
 	free(mt);
+	if (ret)
+		return ret;
 
-	if (ioctl(vhost_fd, VHOST_GET_FEATURES, &features))
+	if (ioctl(v->vhost_fd, VHOST_GET_FEATURES, &features))
 		return -errno;
 	features &= 1ULL << VIRTIO_F_VERSION_1;
-	if (ioctl(vhost_fd, VHOST_SET_FEATURES, &features))
+	if (ioctl(v->vhost_fd, VHOST_SET_FEATURES, &features))
 		return -errno;
 
-	ret = vq_setup(RXQ, &vqs[RXQ]);
+	ret = vq_setup(v, RXQ, &v->vqs[RXQ]);
 	if (!ret)
-		ret = vq_setup(TXQ, &vqs[TXQ]);
+		ret = vq_setup(v, TXQ, &v->vqs[TXQ]);
 	return ret;
+}
+
+int vnet_open(struct vnet **vp, const char *ifname, int kthread)
+{
+	struct vnet *v = calloc(1, sizeof(*v));
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	v->vhost_fd = -1;
+	v->tap_fd = -1;
+	v->peer = -1;
+	ret = vnet_setup(v, ifname, kthread);
+	if (ret) {
+		/* The rings stay mapped: the caller exits on this error. */
+		if (v->vhost_fd >= 0)
+			close(v->vhost_fd);
+		if (v->tap_fd >= 0)
+			close(v->tap_fd);
+		free(v);
+		return ret;
+	}
+	*vp = v;
+	return 0;
 }
 
 /* The peer: send every frame of ours that leaves the driver back to it. */
@@ -240,19 +269,20 @@ static void peer_loop(int s)
 	}
 }
 
-int vnet_start_peer(void)
+int vnet_start_peer(struct vnet *v)
 {
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
 		.sll_protocol = htons(ETH_P_VNET),
-		.sll_ifindex = ifindex,
+		.sll_ifindex = v->ifindex,
 	};
 	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_VNET));
+	pid_t parent = getpid();
 
 	if (s < 0 || bind(s, (void *)&sll, sizeof(sll)))
 		return -errno;
-	peer = fork();
-	if (peer == 0) {
+	v->peer = fork();
+	if (v->peer == 0) {
 		int fd;
 
 		/*
@@ -263,19 +293,22 @@ int vnet_start_peer(void)
 			if (fd != s)
 				close(fd);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The driver may have died before the line above. */
+		if (getppid() != parent)
+			_exit(0);
 		peer_loop(s);
 		_exit(0);
 	}
 	close(s);
-	return peer < 0 ? -errno : 0;
+	return v->peer < 0 ? -errno : 0;
 }
 
-void vnet_stop_peer(void)
+void vnet_stop_peer(struct vnet *v)
 {
-	if (peer > 0) {
-		kill(peer, SIGKILL);
-		waitpid(peer, NULL, 0);
-		peer = -1;
+	if (v->peer > 0) {
+		kill(v->peer, SIGKILL);
+		waitpid(v->peer, NULL, 0);
+		v->peer = -1;
 	}
 }
 
@@ -290,8 +323,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
-	     struct vnet_result *res)
+int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
+	     unsigned int pps, struct vnet_result *res)
 {
 	static const unsigned char dst[ETH_ALEN] = { 2, 0, 0, 0, 0, 2 };
 	static const unsigned char src[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
@@ -311,8 +344,8 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 		len = BUF - HDR;
 	memset(res, 0, sizeof(*res));
 	for (i = 0; i < RING; i++)
-		vq_post(&vqs[RXQ], i, BUF, 1);
-	vq_kick(&vqs[RXQ]);
+		vq_post(&v->vqs[RXQ], i, BUF, 1);
+	vq_kick(&v->vqs[RXQ]);
 	for (i = RING - 1; i >= 0; i--)
 		free_tx[nfree++] = i;
 
@@ -327,24 +360,24 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 			struct payload p = { MAGIC, 0, seq, now_ns() };
 
 			id = free_tx[--nfree];
-			b = vqs[TXQ].bufs + (size_t)id * BUF;
+			b = v->vqs[TXQ].bufs + (size_t)id * BUF;
 			memset(b, 0, HDR + len);
 			memcpy(b + HDR, dst, ETH_ALEN);
 			memcpy(b + HDR + ETH_ALEN, src, ETH_ALEN);
 			*(uint16_t *)(b + HDR + 2 * ETH_ALEN) = htons(ETH_P_VNET);
 			memcpy(b + HDR + ETH_HLEN, &p, sizeof(p));
-			vq_post(&vqs[TXQ], id, HDR + len, 0);
+			vq_post(&v->vqs[TXQ], id, HDR + len, 0);
 			seq++;
 			posted = 1;
 		}
 		if (posted)
-			vq_kick(&vqs[TXQ]);
-		while ((id = vq_get(&vqs[TXQ], &ulen)) >= 0)
+			vq_kick(&v->vqs[TXQ]);
+		while ((id = vq_get(&v->vqs[TXQ], &ulen)) >= 0)
 			free_tx[nfree++] = id;
 		posted = 0;
-		while ((id = vq_get(&vqs[RXQ], &ulen)) >= 0) {
+		while ((id = vq_get(&v->vqs[RXQ], &ulen)) >= 0) {
 			struct payload p;
-			char *b = vqs[RXQ].bufs + (size_t)id * BUF;
+			char *b = v->vqs[RXQ].bufs + (size_t)id * BUF;
 
 			memcpy(&p, b + HDR + ETH_HLEN, sizeof(p));
 			if (ulen >= HDR + ETH_HLEN + sizeof(p) && p.magic == MAGIC &&
@@ -354,11 +387,11 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
 				res->received++;
 				last_progress = now_ns();
 			}
-			vq_post(&vqs[RXQ], id, BUF, 1);
+			vq_post(&v->vqs[RXQ], id, BUF, 1);
 			posted = 1;
 		}
 		if (posted)
-			vq_kick(&vqs[RXQ]);
+			vq_kick(&v->vqs[RXQ]);
 		/*
 		 * At a set rate, nap while there is nothing to do, as an idle
 		 * guest would: until the next frame is due, or briefly while
@@ -397,7 +430,7 @@ int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
  * frame back with the addresses swapped. Nap while nothing arrives, as an
  * idle guest halts. Runs until vnet_stop.
  */
-int vnet_serve(unsigned int work_us)
+int vnet_serve(struct vnet *v, unsigned int work_us)
 {
 	struct vhost_vring_file call = { .index = RXQ };
 	uint16_t free_tx[RING], nfree = 0;
@@ -405,23 +438,23 @@ int vnet_serve(unsigned int work_us)
 	int id, i;
 
 	/* The server sleeps until vhost signals a request: the guest's IRQ. */
-	vqs[RXQ].call = eventfd(0, EFD_NONBLOCK);
-	call.fd = vqs[RXQ].call;
-	if (call.fd < 0 || ioctl(vhost_fd, VHOST_SET_VRING_CALL, &call))
+	v->vqs[RXQ].call = eventfd(0, EFD_NONBLOCK);
+	call.fd = v->vqs[RXQ].call;
+	if (call.fd < 0 || ioctl(v->vhost_fd, VHOST_SET_VRING_CALL, &call))
 		return -errno;
 	for (i = 0; i < RING; i++)
-		vq_post(&vqs[RXQ], i, BUF, 1);
-	vq_kick(&vqs[RXQ]);
+		vq_post(&v->vqs[RXQ], i, BUF, 1);
+	vq_kick(&v->vqs[RXQ]);
 	for (i = RING - 1; i >= 0; i--)
 		free_tx[nfree++] = i;
 
 	while (!vnet_stop) {
 		int served = 0, got = 0;
 
-		while ((id = vq_get(&vqs[TXQ], &ulen)) >= 0)
+		while ((id = vq_get(&v->vqs[TXQ], &ulen)) >= 0)
 			free_tx[nfree++] = id;
-		while (nfree && (id = vq_get(&vqs[RXQ], &ulen)) >= 0) {
-			char *in = vqs[RXQ].bufs + (size_t)id * BUF, *out;
+		while (nfree && (id = vq_get(&v->vqs[RXQ], &ulen)) >= 0) {
+			char *in = v->vqs[RXQ].bufs + (size_t)id * BUF, *out;
 			uint64_t until = now_ns() + work_us * 1000ULL;
 			unsigned char mac[ETH_ALEN];
 			uint16_t tid;
@@ -433,28 +466,28 @@ int vnet_serve(unsigned int work_us)
 				while (now_ns() < until)
 					;
 				tid = free_tx[--nfree];
-				out = vqs[TXQ].bufs + (size_t)tid * BUF;
+				out = v->vqs[TXQ].bufs + (size_t)tid * BUF;
 				memcpy(out, in, ulen);
 				memset(out, 0, HDR);
 				memcpy(mac, out + HDR, ETH_ALEN);
 				memcpy(out + HDR, out + HDR + ETH_ALEN, ETH_ALEN);
 				memcpy(out + HDR + ETH_ALEN, mac, ETH_ALEN);
-				vq_post(&vqs[TXQ], tid, ulen, 0);
+				vq_post(&v->vqs[TXQ], tid, ulen, 0);
 				served = 1;
 			}
-			vq_post(&vqs[RXQ], id, BUF, 1);
+			vq_post(&v->vqs[RXQ], id, BUF, 1);
 		}
 		if (served)
-			vq_kick(&vqs[TXQ]);
+			vq_kick(&v->vqs[TXQ]);
 		if (got) {
-			vq_kick(&vqs[RXQ]);
+			vq_kick(&v->vqs[RXQ]);
 		} else {
 			/* Idle: sleep until vhost signals a request, as a guest halts. */
-			struct pollfd pfd = { .fd = vqs[RXQ].call, .events = POLLIN };
+			struct pollfd pfd = { .fd = v->vqs[RXQ].call, .events = POLLIN };
 			uint64_t n;
 
 			if (poll(&pfd, 1, 100) > 0 &&
-			    read(vqs[RXQ].call, &n, sizeof(n)) < 0)
+			    read(v->vqs[RXQ].call, &n, sizeof(n)) < 0)
 				return -errno;
 		}
 	}

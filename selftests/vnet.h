@@ -16,30 +16,36 @@ struct vnet_result {
 	uint64_t elapsed_ns;
 };
 
+/* One device: a tap, a vhost-net device (one worker) and its two rings. */
+struct vnet;
+
 /*
  * Open a tap named @ifname (up) and a vhost-net device with @kthread
- * workers if asked, wire them together. Returns 0 or -errno; 4-style
- * "unsupported" is -EOPNOTSUPP.
+ * workers if asked, wire them together into *@vp. Returns 0 or -errno;
+ * 4-style "unsupported" is -EOPNOTSUPP. Several devices make a multiqueue
+ * NIC as QEMU's vhost backend sees it: one vhost-net device and one
+ * worker per queue pair (here each on a tap of its own, so every worker's
+ * packets can be read from its tap's counters).
  */
-int vnet_open(const char *ifname, int kthread);
+int vnet_open(struct vnet **vp, const char *ifname, int kthread);
 
 /* Start the echo peer (a child process) on the tap. */
-int vnet_start_peer(void);
+int vnet_start_peer(struct vnet *v);
 
 /*
  * Send @count frames of @len bytes, at most @pps per second (0: as fast as
  * possible) with up to 64 in flight, and wait for their echoes.
  */
-int vnet_run(uint64_t count, unsigned int len, unsigned int pps,
-	     struct vnet_result *res);
+int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
+	     unsigned int pps, struct vnet_result *res);
 
-void vnet_stop_peer(void);
+void vnet_stop_peer(struct vnet *v);
 
 /*
  * Serve requests from the tap side (reqclient): each frame costs @work_us
  * of CPU and is sent back. Until vnet_stop.
  */
-int vnet_serve(unsigned int work_us);
+int vnet_serve(struct vnet *v, unsigned int work_us);
 
 /* Set (from a signal handler) to end vnet_run() early. */
 extern volatile int vnet_stop;

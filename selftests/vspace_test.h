@@ -246,6 +246,19 @@ static inline long long now_ms(void)
 }
 
 /* A status field of /proc/<tid>/status, e.g. "Cpus_allowed_list". */
+/* A thread's CPU time (ns) from /proc/<tid>/schedstat, or -1. */
+static inline long long proc_run_ns(pid_t tid)
+{
+	char path[64], buf[128];
+	long long run;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
+	if (vs_read_file(path, buf, sizeof(buf)) ||
+	    sscanf(buf, "%lld", &run) != 1)
+		return -1;
+	return run;
+}
+
 static inline int proc_status(pid_t tid, const char *key, char *val, size_t len)
 {
 	char path[64], line[256];

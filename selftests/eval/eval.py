@@ -29,6 +29,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -387,7 +388,9 @@ def main():
     if lab.ncpu < 4:
         sys.exit("the evaluation needs 4 CPUs or more")
     saved = {k: rd(k) for k in ("enabled", "cpus", "io_cpus_min", "io_cpus_max",
-                                "interval_ms")}
+                                "interval_ms", "mode")}
+    # mode reads "performance [energy] resource": the bracketed one.
+    saved["mode"] = re.search(r"\[(\w+)\]", saved["mode"]).group(1)
     wr("interval_ms", args.interval_ms)
     lab.start_vms()
     runs = []
@@ -409,7 +412,8 @@ def main():
         lab.release()
         lab.stop_vms()
         wr("io_cpus_min", 0)
-        for k in ("cpus", "io_cpus_max", "io_cpus_min", "interval_ms", "enabled"):
+        for k in ("cpus", "io_cpus_max", "io_cpus_min", "interval_ms", "mode",
+                  "enabled"):
             try:
                 wr(k, saved[k])
             except OSError:

@@ -1,15 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside a lab guest with 4 vCPUs (see lab.sh): the policy tests,
+# Runs inside a lab guest with 6 vCPUs (see lab.sh): the policy tests,
 # which need CPUs to move between the groups, and the evaluation's smoke
-# test, on a guest with a production KVM host's shape (see guest-check.sh).
-# Leaves ktap.log and dmesg.log in $LAB_OUT.
+# test, on a guest with a production KVM host's shape (see guest-check.sh),
+# with 4 of them online; then a nested KVM guest with a 4-queue NIC on
+# all 6. Leaves ktap.log and dmesg.log in $LAB_OUT.
 set -u
 ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
 ktap=$LAB_OUT/ktap.log
 
 echo "== $(uname -r): $(nproc) CPUs"
+# in_cpulist CPU LIST: whether CPU is in the cpulist LIST.
+in_cpulist() {
+	local part
+	for part in ${2//,/ }; do
+		[ "$1" -ge "${part%-*}" ] && [ "$1" -le "${part#*-}" ] && return 0
+	done
+	return 1
+}
+
+extra=$(seq 4 $(($(nproc --all) - 1)))
 modprobe vhost_net
 modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
 . selftests/hostshape.sh
@@ -17,6 +28,18 @@ modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
 dmesg -C
 kmemleak_start
 {
+	# The policy tests and the smoke test were measured on 4 CPUs: the
+	# rest wait offline (before vspace loads: its cpus are the online
+	# ones).
+	ok=1
+	for c in $extra; do
+		echo 0 >/sys/devices/system/cpu/cpu"$c"/online || ok=
+	done
+	if [ -n "$ok" ]; then
+		echo "# ok 1 lab.policy.cpus_offline"
+	else
+		echo "# not ok 1 lab.policy.cpus_offline"
+	fi
 	if hostshape_cgroups &&
 	   HOSTSHAPE_UDP=25 HOSTSHAPE_TCP=32 hostshape_start 2000 &&
 	   hostshape_check; then
@@ -41,12 +64,30 @@ kmemleak_start
 	# grows with them).
 	hostshape_stop
 	./selftests/run_tests.sh vspace_policy
-	# A KVM guest with a multiqueue NIC, in its scope (4 CPUs: an I/O
-	# group of 3 cores to spread its 3 queue pairs' workers over).
-	GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
-		./selftests/run_tests.sh vspace_multiqueue.sh
+	machine_slice=${VS_MACHINE_SLICE:-}
 	unset VS_MACHINE_SLICE
 	./selftests/run_tests.sh eval_smoke.sh
+	# All CPUs, for a KVM guest with a multiqueue NIC in its scope: an
+	# I/O group of 4 cores to spread its 4 queue pairs' workers over.
+	# vspace's cpus gain them, but for isolcpus= ones (the lab has no
+	# nohz_full= or isolated partitions, which its default leaves out
+	# too).
+	cpus=$(cat /sys/kernel/vspace/cpus) ok=1
+	for c in $extra; do
+		echo 1 >/sys/devices/system/cpu/cpu"$c"/online || ok=
+		in_cpulist "$c" "$(cat /sys/devices/system/cpu/isolated)" ||
+			cpus+=",$c"
+	done
+	echo "$cpus" >/sys/kernel/vspace/cpus || ok=
+	echo "# online $(cat /sys/devices/system/cpu/online), vspace cpus $(cat /sys/kernel/vspace/cpus)"
+	if [ -n "$ok" ]; then
+		echo "# ok 1 lab.policy.cpus_online"
+	else
+		echo "# not ok 1 lab.policy.cpus_online"
+	fi
+	[ -n "$machine_slice" ] && export VS_MACHINE_SLICE=$machine_slice
+	GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
+		./selftests/run_tests.sh vspace_multiqueue.sh
 	if rmmod vspace; then
 		echo "# ok 1 lab.policy.rmmod"
 	else

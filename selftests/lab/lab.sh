@@ -330,6 +330,10 @@ run_one() {
 		out=$CACHE/results/$kver-$run
 		smp=$((SMP > 4 ? SMP : 4))
 	fi
+	# The policy boot has 6: its tests run on 4 (guest-policy.sh keeps
+	# the other two offline until then), the multiqueue guest's 4 queue
+	# pairs need an I/O group of 4 cores beside the VM group.
+	[ "$run" = policy ] && smp=$((SMP > 6 ? SMP : 6))
 	# The topology boot: a host of two sockets, each a NUMA node of two
 	# cores of two SMT threads (CPUs 0-3 and 4-7), its last CPU
 	# isolated (isolcpus=).
