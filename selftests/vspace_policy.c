@@ -52,6 +52,15 @@ FIXTURE_SETUP(policy)
 	ASSERT_EQ(0, vs_write("enabled", "1"));
 }
 
+/*
+ * A flooder's queue pairs. One busy worker per I/O CPU is what floods a
+ * group: with one queue each, two flooders' workers wait on their drivers
+ * as much as they run, and under TCG seldom saturate two I/O CPUs.
+ */
+#define FLOOD_QUEUES	2
+/* Where flooder N's queues write their results, if they ever end. */
+#define FLOOD_OUT	"/tmp/vspace-flood.%d"
+
 FIXTURE_TEARDOWN(policy)
 {
 	unsigned int i;
@@ -64,6 +73,16 @@ FIXTURE_TEARDOWN(policy)
 	unlink("/tmp/vspace-pol.result.1.tmp");
 	unlink("/tmp/vspace-pol.result.2");
 	unlink("/tmp/vspace-pol.result.2.tmp");
+	for (i = 0; i < 2; i++) {
+		static const char *const ext[] = { "", ".tmp", ".1", ".1.tmp" };
+		char path[64];
+		unsigned int e;
+
+		for (e = 0; e < 4; e++) {
+			snprintf(path, sizeof(path), FLOOD_OUT "%s", i, ext[e]);
+			unlink(path);
+		}
+	}
 	/* Bounds first low, then cpus, then the rest, so each write fits. */
 	vs_write("io_cpus_min", "0");
 	for (i = 0; i < NR_SAVED; i++) {
@@ -802,13 +821,6 @@ static long long tap_frames(const char *tap)
 	return vs_read_file(path, buf, sizeof(buf)) ? -1 : atoll(buf);
 }
 
-/*
- * A flooder's queue pairs. One busy worker per I/O CPU is what floods a
- * group: with one queue each, two flooders' workers wait on their drivers
- * as much as they run, and under TCG seldom saturate two I/O CPUs.
- */
-#define FLOOD_QUEUES	2
-
 /* Frames a flooder sent, over the taps of all its queues. */
 static long long flood_frames(const char *tap)
 {
@@ -856,6 +868,7 @@ struct probe_run {
 	int shared;		/* of those, with a flooder allowed on its CPU */
 	int unconfined_shared;	/* looks with no flooder confined, sharing */
 	int self_confined;	/* looks with it confined too */
+	int blind;		/* of @confined, a worker or mask not found */
 };
 
 /*
@@ -892,7 +905,7 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 	kill(self->qemu[3], SIGUSR1);
 	memset(q, 0, sizeof(*q));
 	for (i = 0; i < 10; i++) {
-		int conf[2] = { 0, 0 }, me = 0, shared = 0, k;
+		int conf[2] = { 0, 0 }, me = 0, shared = 0, blind = 0, k;
 
 		usleep(400000);
 		for (k = 0; k < 2; k++) {
@@ -902,12 +915,19 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 			if (k)
 				break;
 			mine = allowed_bits(tid);
+			blind = !mine;
 			for (j = 0; j < flooders; j++) {
 				pid_t w[FLOOD_QUEUES];
 				int nw = vhost_tids(self->qemu[j], w, FLOOD_QUEUES);
 
-				while (nw-- > 0)
-					shared |= !!(mine & allowed_bits(w[nw]));
+				/* A look that cannot see them all proves nothing. */
+				blind |= nw != FLOOD_QUEUES;
+				while (nw-- > 0) {
+					unsigned long long theirs = allowed_bits(w[nw]);
+
+					blind |= !theirs;
+					shared |= !!(mine & theirs);
+				}
 			}
 		}
 		if (me) {
@@ -917,6 +937,7 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 		if (flooders && conf[0] == flooders && conf[1] == flooders) {
 			q->confined++;
 			q->shared += shared;
+			q->blind += blind;
 			if (shared && q->shared == 1)
 				show_split(self, tid);
 		} else if (!conf[0] && !conf[1]) {
@@ -954,7 +975,8 @@ static long long median3(long long a, long long b, long long c)
  * Isolation between VMs as libvirt runs them, each in a scope of its own
  * with the cpu controller, where priorities do not reach across. Two VMs
  * (0, 1) flood the vhost workers of their FLOOD_QUEUES queue pairs with
- * full-size frames as fast as their drivers go (over ten times the probe's rate, by the taps' counters),
+ * full-size frames as fast as their drivers go (over ten times the
+ * probe's rate, by the taps' counters),
  * beside a quiet VM (2, 50 frames per second, always there, so the
  * flooders are over their shares) and, measured, a probe VM (3, at a
  * fortieth of the flood's rate on this host, 10 to 50 per second). The
@@ -991,21 +1013,26 @@ TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
 		snprintf(tap[j], sizeof(tap[j]), "vsc%d-%d", getpid() % 10000,
 			 tap_seq++);
 		snprintf(a, sizeof(a),
-			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 -i %s -o /tmp/%s.out",
-			 FLOOD_QUEUES, tap[j], tap[j]);
+			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 -i %s -o " FLOOD_OUT,
+			 FLOOD_QUEUES, tap[j], j);
 		self->qemu[j] = spawn_vm(a, &self->child[j], &(int){0});
 		ASSERT_NE(0, self->qemu[j]);
 		ASSERT_EQ(0, vm_op("vms/add", self->qemu[j]));
 		ASSERT_EQ(0, kill(self->qemu[j], SIGUSR1));
 	}
 	usleep(1000000);
-	for (j = 0; j < 2; j++)
+	for (j = 0; j < 2; j++) {
 		fl[j] = flood_frames(tap[j]);
+		ASSERT_LE(0, fl[j]);
+	}
 	t0 = now_ms();
 	usleep(2000000);
 	pps = 0;
 	for (j = 0; j < 2; j++) {
-		pps += (flood_frames(tap[j]) - fl[j]) * 1000 / (now_ms() - t0 + 1);
+		long long f = flood_frames(tap[j]);
+
+		ASSERT_LE(0, f);
+		pps += (f - fl[j]) * 1000 / (now_ms() - t0 + 1);
 		kill_vm(self->child[j]);
 		self->child[j] = 0;
 		self->qemu[j] = 0;
@@ -1026,8 +1053,8 @@ TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
 		snprintf(tap[j], sizeof(tap[j]), "vsf%d-%d", getpid() % 10000,
 			 tap_seq++);
 		snprintf(a, sizeof(a),
-			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 -i %s -o /tmp/%s.out",
-			 FLOOD_QUEUES, tap[j], tap[j]);
+			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 -i %s -o " FLOOD_OUT,
+			 FLOOD_QUEUES, tap[j], j);
 		self->qemu[j] = spawn_vm(a, &self->child[j], &rc);
 		if (!self->qemu[j] && rc == 4)
 			SKIP(return, "vhost-net unavailable");
@@ -1067,8 +1094,10 @@ TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
 		if (!iso)
 			EXPECT_TRUE(ok);
 		usleep(3 * self->interval_ms * 1000);
-		for (j = 0; j < 2; j++)
+		for (j = 0; j < 2; j++) {
 			f0[j] = flood_frames(tap[j]);
+			ASSERT_LE(0, f0[j]);
+		}
 		t0 = now_ms();
 		ASSERT_EQ(0, probe_vm(self, 2, pps, &q));
 		for (j = 0; j < 2; j++)
@@ -1081,6 +1110,7 @@ TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
 		/* The flood over ten times the probe, or nothing was tested. */
 		EXPECT_LE(10 * q.pps, fl[0] + fl[1]);
 		EXPECT_EQ(0, q.shared);
+		EXPECT_EQ(0, q.blind);
 		if (iso) {
 			on[i / 2] = q.p99_us;
 			won[i / 2] = q.wait_us;
