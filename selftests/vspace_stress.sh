@@ -421,17 +421,6 @@ vs_allowed() {
 	awk -v t="$2" '$1 == t { for (i = 4; i <= NF; i++)
 		if ($i ~ /^allowed=/) print substr($i, 9) }' "$V/vms/$1/threads" 2>/dev/null
 }
-# Whether every managed thread of VM $1 but $2 has mask $3 now.
-all_managed_at() {
-	local t m
-	for t in $(awk '$2 == "vcpu" || $2 == "vhost" { print $1 }' \
-		   "$V/vms/$1/threads" 2>/dev/null); do
-		[ "$t" = "$2" ] && continue
-		m=$(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$t/status" 2>/dev/null)
-		same_cpus "$m" "$3" || return 1
-	done
-	return 0
-}
 # operator_mask PID TID CPUS: the operator's last word on thread TID of VM
 # PID, a taskset to a random part of CPUS; prints the mask it got. Before
 # 6.2 (no user mask), a taskset to the very mask the thread has shows
@@ -448,13 +437,7 @@ operator_mask() {
 		cur=$(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$tid/status")
 		for ((t = 0; t < 3; t++)); do
 			y=$(random_subset "$x")
-			same_cpus "$y" "$cur" && continue
-			# Before 6.2, every managed thread of a cpuset at one
-			# mask is what a cpuset rewrite to it leaves, and that
-			# is what vspace infers (the safe reading: it narrows).
-			[ "$tries" -gt 1 ] && all_managed_at "$p" "$tid" "$y" &&
-				continue
-			break
+			same_cpus "$y" "$cur" || break
 		done
 		if ! taskset -pc "$y" "$tid" >/dev/null 2>&1; then
 			sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$tid/status"
