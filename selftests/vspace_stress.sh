@@ -463,6 +463,9 @@ phase_fights() {
 	start_vm -w 1 -c 1
 	spare=$(hostshape_scope spare)
 	load || { not_ok stress.fights.insmod; return; }
+	# How vspace read each change from outside, for a thread that ends
+	# up differing (its pr_debug lines; dynamic debug, where there is).
+	echo "file placement.c +p" >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
 	for p in "${VMS[@]}"; do echo "$p" >$V/vms/add 2>/dev/null; done
 	end=$((SECONDS + FIGHT_S))
 	# taskset loops against managed threads
@@ -524,8 +527,17 @@ phase_fights() {
 	sleep 1
 	live_now || bad=1
 	check stress.fights.consistent [ $bad = 0 ]
+	cat $V/vms/*/threads >"$TMP/fight.threads" 2>/dev/null
 	check stress.fights.rmmod unload
-	check stress.fights.restored ./vs_check.py same "$TMP/fight.snap" "$TMP/fight.want"
+	./vs_check.py same "$TMP/fight.snap" "$TMP/fight.want" >"$TMP/fight.same"
+	x=$?
+	sed 's/^/# /' "$TMP/fight.same"
+	# What vspace last said of a thread that differs, and why it changed.
+	for tid in $(sed -n 's/^# same: tid \([0-9]*\) .*/\1/p' "$TMP/fight.same"); do
+		awk -v t="$tid" '$1 == t' "$TMP/fight.threads" | sed 's/^/# vspace had: /'
+		dmesg | grep "tid $tid[: ]" | tail -5 | sed 's/^/# dmesg: /'
+	done
+	check stress.fights.restored [ $x = 0 ]
 	stop_vms
 	rmdir "$spare" 2>/dev/null
 	check stress.fights.dmesg dmesg_clean
