@@ -352,11 +352,6 @@ static int cpulist_has(const char *list, int cpu)
 }
 
 /*
- * Resource mode: CPUs the load does not need are listed in free_cpus, and
- * bpftrace, watching sched_switch for the managed tids, never sees one of
- * them switched in on a free CPU.
- */
-/*
  * Whether the policy decided anything between @lo and @hi, boot time in
  * ms; -1 if the log cannot be read.
  */
@@ -380,25 +375,20 @@ static int decided_between(long long lo, long long hi)
 	return 0;
 }
 
-/* CLOCK_BOOTTIME now, in ms: the decisions' clock. */
-static long long now_ms_boot(void)
+/* Clock @c now, in ms. */
+static long long clock_ms(clockid_t c)
 {
-	struct timespec b;
+	struct timespec ts;
 
-	clock_gettime(CLOCK_BOOTTIME, &b);
-	return b.tv_sec * 1000LL + b.tv_nsec / 1000000;
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* CLOCK_BOOTTIME less CLOCK_MONOTONIC (bpftrace's nsecs), in ms. */
-static long long boot_offset_ms(void)
-{
-	struct timespec b, m;
-
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	clock_gettime(CLOCK_BOOTTIME, &b);
-	return (b.tv_sec - m.tv_sec) * 1000LL + (b.tv_nsec - m.tv_nsec) / 1000000;
-}
-
+/*
+ * Resource mode: CPUs the load does not need are listed in free_cpus, and
+ * bpftrace, watching sched_switch for the managed tids, never sees one of
+ * them switched in on a free CPU.
+ */
 TEST_F_TIMEOUT(policy, resource_free_cpus_unused, 600)
 {
 	char prog[4096], cmd[4200], before[256], after[256], line[512];
@@ -469,8 +459,9 @@ TEST_F_TIMEOUT(policy, resource_free_cpus_unused, 600)
 		 * before taskset read it leaves no "begin": try again.
 		 */
 		rc = pclose(f);
-		off = boot_offset_ms();
-		closed = now_ms_boot();
+		/* decisions carry boot time; bpftrace's nsecs is monotonic. */
+		closed = clock_ms(CLOCK_BOOTTIME);
+		off = closed - clock_ms(CLOCK_MONOTONIC);
 		if (begin < 0 && *before == '\0') {
 			TH_LOG("bpftrace did not start (exit %d), again", rc);
 			continue;
