@@ -316,6 +316,23 @@ static bool vspace_got_what_asked(struct task_struct *task,
 }
 
 /*
+ * Under RCU: whether @task's mask, user mask and cpuset are as @t last
+ * had them, read without @task's pi_lock, so torn by a change landing
+ * meanwhile. Only "yes" is trusted: a read torn into what vspace had
+ * leaves that change to the next look, as one landing just after it would
+ * be; anything else is read again under the lock.
+ */
+static bool vspace_thread_same(const struct vspace_thread *t,
+			       struct task_struct *task)
+{
+	/* Racy on purpose: only an equal read is taken (see above). */
+	return data_race(cpumask_equal(&task->cpus_mask,
+				       t->bound ? t->applied : t->allowed)) &&
+	       READ_ONCE(task->user_cpus_ptr) == t->origin.user &&
+	       task_css(task, cpuset_cgrp_id)->serial_nr == t->origin.css;
+}
+
+/*
  * Take in what was done to @task's mask from outside since vspace last
  * looked; its mask is in vspace_cur afterwards. Unbound, its mask is its
  * allowed mask. Bound, a mask, or a user mask, other than those vspace
@@ -431,11 +448,19 @@ void vspace_vm_sync_masks(struct vspace_vm *vm)
 	struct task_struct *task;
 
 	lockdep_assert_held(&vspace_lock);
-	/* Every managed thread, every period: no reference taken. */
+	/*
+	 * Every managed thread, every period: no reference taken, and no
+	 * lock unless something changed.
+	 */
 	rcu_read_lock();
 	list_for_each_entry(t, &vm->threads, node) {
 		task = pid_task(t->pid, PIDTYPE_PID);
-		t->rewritten = task && vspace_thread_sync_mask(vm, t, task);
+		if (!task || vspace_thread_same(t, task)) {
+			t->rewritten = false;
+			continue;
+		}
+		vm->placed = false;
+		t->rewritten = vspace_thread_sync_mask(vm, t, task);
 	}
 	rcu_read_unlock();
 	list_for_each_entry(e, &vm->threads, node) {
@@ -654,6 +679,7 @@ void vspace_thread_restore(struct vspace_vm *vm, struct vspace_thread *t)
 	struct task_struct *task;
 
 	lockdep_assert_held(&vspace_lock);
+	vm->placed = false;
 	t->unplaced = VSPACE_PLACED;
 	task = get_pid_task(t->pid, PIDTYPE_PID);
 	if (!task) {
@@ -718,10 +744,12 @@ static void vspace_homes(void)
 		spans += !!vspace_node_cpus[node];
 	}
 	list_for_each_entry(vm, &vspace_vms, node) {
-		n = vspace_vm_vcpus(vm);
 		node = vm->home_node;
 		vm->home_node = NUMA_NO_NODE;
-		if (spans < 2 || !n)
+		if (spans < 2)
+			continue;
+		n = vspace_vm_vcpus(vm);
+		if (!n)
 			continue;
 		if (node != NUMA_NO_NODE &&
 		    vspace_node_vcpus[node] + n <= vspace_node_cpus[node]) {
@@ -749,15 +777,107 @@ static void vspace_homes(void)
 }
 
 /*
+ * What placement reads besides a VM's own state, as the last pass had it:
+ * the groups, the split of the I/O group, the boost and the active CPUs.
+ */
+enum {
+	VSPACE_SEEN_VM,
+	VSPACE_SEEN_IO,
+	VSPACE_SEEN_IO_CONFINED,
+	VSPACE_SEEN_ACTIVE,
+	NR_VSPACE_SEEN
+};
+
+static cpumask_var_t vspace_seen[NR_VSPACE_SEEN];
+static bool vspace_seen_boost;
+static u32 vspace_seen_io_home;
+
+/* Whether what placement reads is as the last pass had it; it is now. */
+static bool vspace_seen_same(void)
+{
+	const struct cpumask *now[NR_VSPACE_SEEN] = {
+		[VSPACE_SEEN_VM] = vspace_groups.vm,
+		[VSPACE_SEEN_IO] = vspace_groups.io,
+		[VSPACE_SEEN_IO_CONFINED] = vspace_groups.io_confined,
+		[VSPACE_SEEN_ACTIVE] = cpu_active_mask,
+	};
+	bool same = vspace_seen_boost == vspace_groups.boost &&
+		    vspace_seen_io_home == vspace_lay.io_home;
+	int i;
+
+	for (i = 0; i < NR_VSPACE_SEEN; i++) {
+		if (cpumask_equal(vspace_seen[i], now[i]))
+			continue;
+		cpumask_copy(vspace_seen[i], now[i]);
+		same = false;
+	}
+	vspace_seen_boost = vspace_groups.boost;
+	vspace_seen_io_home = vspace_lay.io_home;
+	return same;
+}
+
+/*
+ * Whether every thread of @vm is where the last pass left it, and nothing
+ * of @vm placement reads has changed since: no thread came, went, changed
+ * kind or was changed from outside (vspace_vm_sync_masks()), nor was given
+ * back, and its confinement and home node are the same. A thread the last
+ * pass could not bind or give back, or whose boost is still to change, has
+ * it looked at again.
+ */
+static bool vspace_vm_placed(const struct vspace_vm *vm)
+{
+	return vm->placed && vm->placed_confined == vm->pol.confined &&
+	       vm->placed_home == vm->home_node;
+}
+
+/* Whether the next pass may leave @t of @vm as this one left it. */
+static bool vspace_thread_settled(struct vspace_vm *vm, struct vspace_thread *t)
+{
+	if (t->kind == VSPACE_KIND_OTHER)
+		return true;
+	if (vspace_boost_changes(vm, t))
+		return false;
+	switch (t->unplaced) {
+	case VSPACE_PLACED:
+		return t->bound;
+	case VSPACE_UNPLACED_OUTSIDE:
+	case VSPACE_UNPLACED_NOGROUP:
+		/* Left at its allowed mask, if it could be given back. */
+		return !t->bound;
+	default:
+		return false;	/* refused: tried again */
+	}
+}
+
+/* After a pass over @vm: whether the next may skip it. */
+static void vspace_vm_settle(struct vspace_vm *vm)
+{
+	struct vspace_thread *t;
+
+	vm->placed_confined = vm->pol.confined;
+	vm->placed_home = vm->home_node;
+	vm->placed = true;
+	list_for_each_entry(t, &vm->threads, node) {
+		if (!vspace_thread_settled(vm, t)) {
+			vm->placed = false;
+			return;
+		}
+	}
+}
+
+/*
  * Bind every managed thread where it belongs now. @synced: the periodic
  * work has just taken in the changes from outside (vspace_vm_sync_masks()),
- * and each thread's own are taken in again as it is placed.
+ * and each thread's own are taken in again as it is placed; then a VM
+ * whose threads are all placed as before, with nothing changed, is
+ * skipped: most of a big host's VMs, most periods.
  */
 static void vspace_place(bool synced)
 {
 	unsigned int delay = READ_ONCE(bind_delay_ms);
 	struct vspace_thread *t;
 	struct vspace_vm *vm;
+	bool same;
 
 	lockdep_assert_held(&vspace_lock);
 	if (!vspace_config.enabled)
@@ -766,7 +886,10 @@ static void vspace_place(bool synced)
 		msleep(min(delay, 1000U));
 	vspace_homes();
 	vspace_cut = NULL;	/* the parts may have changed since */
+	same = vspace_seen_same() && synced;
 	list_for_each_entry(vm, &vspace_vms, node) {
+		if (same && vspace_vm_placed(vm))
+			continue;
 		if (vm->home_node != NUMA_NO_NODE)
 			cpumask_and(vspace_home, vspace_groups.vm,
 				    cpumask_of_node(vm->home_node));
@@ -780,6 +903,7 @@ static void vspace_place(bool synced)
 			vspace_thread_place(vm, t, synced);
 			vspace_worker += vspace_spreads(t);
 		}
+		vspace_vm_settle(vm);
 	}
 	vspace_workers = 0;
 }
@@ -809,6 +933,8 @@ void vspace_restore_all(void)
 
 int vspace_placement_init(void)
 {
+	int i;
+
 	vspace_lcpus = kvcalloc(nr_cpu_ids, sizeof(*vspace_lcpus), GFP_KERNEL);
 	vspace_unit_cpu = kvcalloc(nr_cpu_ids, sizeof(*vspace_unit_cpu),
 				   GFP_KERNEL);
@@ -840,8 +966,15 @@ int vspace_placement_init(void)
 		goto out_open;
 	if (!zalloc_cpumask_var(&vspace_cut_cpus, GFP_KERNEL))
 		goto out_slice;
+	for (i = 0; i < NR_VSPACE_SEEN; i++)
+		if (!zalloc_cpumask_var(&vspace_seen[i], GFP_KERNEL))
+			goto out_seen;
 	return 0;
 
+out_seen:
+	while (i--)
+		free_cpumask_var(vspace_seen[i]);
+	free_cpumask_var(vspace_cut_cpus);
 out_slice:
 	free_cpumask_var(vspace_slice);
 out_open:
@@ -872,6 +1005,10 @@ out_lcpus:
 
 void vspace_placement_uninit(void)
 {
+	int i;
+
+	for (i = 0; i < NR_VSPACE_SEEN; i++)
+		free_cpumask_var(vspace_seen[i]);
 	free_cpumask_var(vspace_cut_cpus);
 	free_cpumask_var(vspace_slice);
 	free_cpumask_var(vspace_groups.io_open);

@@ -108,9 +108,33 @@ static void vspace_tstat_read(const struct vspace_tstat *s,
 }
 
 /*
- * Take what @t did since the last call into its and @vm's figures. Returns
- * false, with an empty sample, if it did nothing: most managed threads of
- * a big host sleep through most intervals, and they then cost a read.
+ * Whether @t did nothing since the last vspace_thread_fold(): off its CPU
+ * and no counter past what was taken then (counters only grow; @last may
+ * be ahead by a run in progress read on another CPU's clock; a wait adds
+ * to wait_ns and the histogram at once). Racing a probe, this may answer
+ * yes a moment early: what it did is taken at the next call, as nothing
+ * is taken from @last before then.
+ */
+static bool vspace_thread_idle(const struct vspace_thread *t)
+{
+	const u64 *now = (const u64 *)&t->stat->c;
+	const u64 *last = (const u64 *)&t->last;
+	unsigned int i;
+
+	if (READ_ONCE(t->stat->run_start))
+		return false;
+	for (i = 0; i < VSPACE_NR_COUNTS; i++)
+		if (READ_ONCE(now[i]) > last[i])
+			return false;
+	return true;
+}
+
+/*
+ * Take what @t did since the last call into its and @vm's figures, and
+ * into @t->sample. Returns false if it did nothing, and then only the
+ * sample's waits are set (none: thread_stats' percentiles are of the last
+ * interval): most managed threads of a big host sleep through most
+ * intervals, and they then cost a comparison.
  */
 static bool vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 {
@@ -119,6 +143,10 @@ static bool vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 	bool moved = false;
 	int i;
 
+	if (vspace_thread_idle(t)) {
+		s->waits = 0;
+		return false;
+	}
 	vspace_tstat_read(t->stat, &now);
 	for (i = 0; i < VSPACE_NR_COUNTS; i++) {
 		u64 d = vspace_delta(vspace_counts_u64(&now)[i],
@@ -129,8 +157,6 @@ static bool vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 	}
 	/* A wait goes into the histogram with wait_ns: no wait, no change. */
 	if (!moved) {
-		if (s->waits)
-			memset(s->hist, 0, sizeof(s->hist));
 		s->waits = 0;
 		return false;
 	}
@@ -232,9 +258,9 @@ void vspace_stats_update(void)
 
 	list_for_each_entry(vm, &vspace_vms, node) {
 		/* The VM's waits per group, for its SLO. */
-		struct vspace_sample kind[NR_VSPACE_GROUPS] = {};
+		struct vspace_sample kind[NR_VSPACE_GROUPS];
+		bool moved = false;
 
-		memset(&vm->sample, 0, sizeof(vm->sample));
 		vm->io_sample_ns = 0;
 		list_for_each_entry(t, &vm->threads, node) {
 			if (!t->stat) {
@@ -244,6 +270,12 @@ void vspace_stats_update(void)
 			}
 			if (!vspace_thread_fold(vm, t))
 				continue;
+			/* Zeroed only for a VM of which a thread did something. */
+			if (!moved) {
+				memset(&vm->sample, 0, sizeof(vm->sample));
+				memset(kind, 0, sizeof(kind));
+				moved = true;
+			}
 			vspace_sample_add(&vm->sample, &t->sample);
 			/*
 			 * A thread left outside its group waits where no
@@ -258,10 +290,18 @@ void vspace_stats_update(void)
 			vspace_sample_add(&vspace_stats.group[g].sample,
 					  &t->sample);
 		}
-		vspace_sample_finish(&vm->sample);
-		for (g = 0; g < NR_VSPACE_GROUPS; g++) {
-			vspace_sample_finish(&kind[g]);
-			vm->pol.p99_ns[g] = kind[g].p99_ns;
+		if (moved) {
+			vspace_sample_finish(&vm->sample);
+			for (g = 0; g < NR_VSPACE_GROUPS; g++) {
+				vspace_sample_finish(&kind[g]);
+				vm->pol.p99_ns[g] = kind[g].p99_ns;
+			}
+			vm->sample_moved = true;
+		} else if (vm->sample_moved) {
+			/* Idle all interval: an empty sample, once. */
+			memset(&vm->sample, 0, sizeof(vm->sample));
+			memset(vm->pol.p99_ns, 0, sizeof(vm->pol.p99_ns));
+			vm->sample_moved = false;
 		}
 		trace_vm_sample(vm->nr, vm->sample.c.runtime_ns,
 				vm->io_sample_ns, vm->sample.c.wait_ns,
@@ -284,8 +324,9 @@ void vspace_stats_update(void)
 }
 
 /* The cost of one period's work; vspace_lock held. */
-void vspace_stats_work(u64 work_ns, int cpu)
+void vspace_stats_work(const struct vspace_work_ns *ns, int cpu)
 {
+	u64 work_ns = ns->stage[VSPACE_STAGE_ALL];
 	struct vspace_thread *t;
 	struct vspace_vm *vm;
 	unsigned int vms = 0, threads = 0;
@@ -300,7 +341,7 @@ void vspace_stats_work(u64 work_ns, int cpu)
 		list_for_each_entry(t, &vm->threads, node)
 			threads += t->kind != VSPACE_KIND_OTHER;
 	}
-	trace_work(work_ns, vms, threads, cpu);
+	trace_work(ns, vms, threads, cpu);
 }
 
 /* @d per second over the last interval. */

@@ -15,6 +15,8 @@
 
 #include <linux/tracepoint.h>
 
+#include "vspace.h"
+
 TRACE_EVENT(sample,
 	    TP_PROTO(int group, unsigned int cpus, unsigned int util_pct,
 		     u64 p99_wait_ns, u64 preemptions, u64 migrations,
@@ -62,20 +64,29 @@ TRACE_EVENT(layout,
 );
 
 TRACE_EVENT(work,
-	    TP_PROTO(u64 work_ns, unsigned int vms, unsigned int threads,
-		     int cpu),
-	    TP_ARGS(work_ns, vms, threads, cpu),
+	    TP_PROTO(const struct vspace_work_ns *ns, unsigned int vms,
+		     unsigned int threads, int cpu),
+	    TP_ARGS(ns, vms, threads, cpu),
 	    TP_STRUCT__entry(__field(u64, work_ns)
 			     __field(unsigned int, vms)
 			     __field(unsigned int, threads)
-			     __field(int, cpu)),
-	    TP_fast_assign(__entry->work_ns = work_ns;
+			     __field(int, cpu)
+			     __field(u64, find_ns)
+			     __field(u64, collect_ns)
+			     __field(u64, decide_ns)
+			     __field(u64, act_ns)),
+	    TP_fast_assign(__entry->work_ns = ns->stage[VSPACE_STAGE_ALL];
 			   __entry->vms = vms;
 			   __entry->threads = threads;
-			   __entry->cpu = cpu;),
-	    TP_printk("work_ns=%llu vms=%u threads=%u cpu=%d",
+			   __entry->cpu = cpu;
+			   __entry->find_ns = ns->stage[VSPACE_STAGE_FIND];
+			   __entry->collect_ns = ns->stage[VSPACE_STAGE_COLLECT];
+			   __entry->decide_ns = ns->stage[VSPACE_STAGE_DECIDE];
+			   __entry->act_ns = ns->stage[VSPACE_STAGE_ACT];),
+	    TP_printk("work_ns=%llu vms=%u threads=%u cpu=%d find_ns=%llu collect_ns=%llu decide_ns=%llu act_ns=%llu",
 		      __entry->work_ns, __entry->vms, __entry->threads,
-		      __entry->cpu)
+		      __entry->cpu, __entry->find_ns, __entry->collect_ns,
+		      __entry->decide_ns, __entry->act_ns)
 );
 
 TRACE_EVENT(vm_sample,

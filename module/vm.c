@@ -224,6 +224,7 @@ static struct vspace_thread *vspace_thread_find(struct vspace_vm *vm,
  */
 static int vspace_thread_link(struct vspace_vm *vm, struct vspace_thread *t)
 {
+	vm->placed = false;
 	if (xa_is_err(xa_store(&vm->tids, t->tid, t, GFP_KERNEL))) {
 		vspace_thread_free(t);
 		return -ENOMEM;
@@ -235,6 +236,7 @@ static int vspace_thread_link(struct vspace_vm *vm, struct vspace_thread *t)
 
 static void vspace_thread_unlink(struct vspace_vm *vm, struct vspace_thread *t)
 {
+	vm->placed = false;
 	xa_cmpxchg(&vm->tids, t->tid, t, NULL, GFP_KERNEL);
 	list_del(&t->node);
 }
@@ -272,7 +274,8 @@ static struct vspace_thread *vspace_thread_new(struct vspace_vm *vm,
  * started or exited: as many in the group as listed, all alive, and its
  * kernel threads still its own). Then only the "other" threads are looked
  * at again (an unnamed vCPU shows itself by running guest code); a changed
- * kind is marked in ->seen. Under RCU.
+ * kind is marked in ->seen, which the caller clears if this says no. One
+ * pass, under RCU.
  */
 static bool vspace_vm_unchanged(struct vspace_vm *vm,
 				struct task_struct *leader)
@@ -286,6 +289,7 @@ static bool vspace_vm_unchanged(struct vspace_vm *vm,
 		p = pid_task(t->pid, PIDTYPE_PID);
 		if (!p)
 			return false;
+		t->seen = false;
 		if (t->kthread) {
 			if (!mm || !vspace_is_vhost_kthread(p, mm))
 				return false;
@@ -294,18 +298,10 @@ static bool vspace_vm_unchanged(struct vspace_vm *vm,
 		if (!same_thread_group(p, leader))
 			return false;
 		n++;
+		if (t->kind == VSPACE_KIND_OTHER)
+			t->seen = vspace_classify(p) != VSPACE_KIND_OTHER;
 	}
-	if (n != get_nr_threads(leader))
-		return false;
-	list_for_each_entry(t, &vm->threads, node) {
-		t->seen = false;
-		if (t->kind != VSPACE_KIND_OTHER)
-			continue;
-		/* It may have exited since: then the next period sees it. */
-		p = pid_task(t->pid, PIDTYPE_PID);
-		t->seen = p && vspace_classify(p) != VSPACE_KIND_OTHER;
-	}
-	return true;
+	return n == get_nr_threads(leader);
 }
 
 /* Give @t its new kind @kind: as a thread vspace meets anew. */
@@ -315,6 +311,7 @@ static void vspace_thread_rekind(struct vspace_vm *vm, struct vspace_thread *t,
 	vspace_thread_restore(vm, t);
 	vspace_thread_stat_stop(vm, t);
 	t->kind = kind;
+	vm->placed = false;
 	vspace_thread_stat_start(t);
 }
 

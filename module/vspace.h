@@ -264,10 +264,16 @@ struct vspace_snap {
  * @io_ns:   of which its vhost workers' CPU time: the I/O CPU it consumed.
  * @io_sample_ns: the same, in the last interval.
  * @sample:  the last interval, over its vCPU and vhost threads.
+ * @sample_moved: @sample is not empty (a thread did something in it).
  * @pol:     the policy's view: SLO, weight, per-group p99, confinement.
  * @latency_at: when latency_us was last written (ktime ns), 0 never.
  * @home_node: the node its vCPU threads are kept on while the VM group
  *             spans nodes, or NUMA_NO_NODE (placement.c).
+ * @placed:  every thread is where the last placement pass left it, with
+ *           nothing changed since (placement.c: the pass may skip it);
+ *           @placed_confined and @placed_home as that pass saw them.
+ * @placed_confined:
+ * @placed_home:
  * @dead:    unlinked from vspace_vms; sysfs readers must not use it.
  * @snap:    the last text of its files longer than a page, per file.
  *
@@ -292,9 +298,13 @@ struct vspace_vm {
 	u64 io_ns;
 	u64 io_sample_ns;
 	struct vspace_sample sample;
+	bool sample_moved;
 	struct vspace_policy_vm pol;
 	u64 latency_at;
 	int home_node;
+	int placed_home;
+	bool placed_confined;
+	bool placed;
 	bool dead;
 	struct vspace_snap snap[NR_VSPACE_SNAPS];
 };
@@ -329,6 +339,21 @@ struct vspace_stats {
 	u64 work_ns;
 	u64 work_max_ns;
 	struct vspace_group_stats group[NR_VSPACE_GROUPS];
+};
+
+/* The stages of a period (worker.c), and the whole of it. */
+enum vspace_stage {
+	VSPACE_STAGE_FIND,
+	VSPACE_STAGE_COLLECT,
+	VSPACE_STAGE_DECIDE,
+	VSPACE_STAGE_ACT,
+	VSPACE_STAGE_ALL,
+	NR_VSPACE_STAGES
+};
+
+/* What each stage of a period took (wall time), for the vspace:work event. */
+struct vspace_work_ns {
+	u64 stage[NR_VSPACE_STAGES];
 };
 
 extern struct vspace_config vspace_config;
@@ -430,7 +455,7 @@ u64 vspace_hist_percentile(const u32 *hist, u64 n, unsigned int pct);
 int vspace_stats_init(void);
 void vspace_stats_uninit(void);
 void vspace_stats_update(void);
-void vspace_stats_work(u64 work_ns, int cpu);
+void vspace_stats_work(const struct vspace_work_ns *ns, int cpu);
 void vspace_thread_stat_start(struct vspace_thread *t);
 void vspace_thread_stat_stop(struct vspace_vm *vm, struct vspace_thread *t);
 ssize_t vspace_vm_stats_show(struct vspace_vm *vm, char *buf);

@@ -42,6 +42,16 @@ static void vspace_work_queue(bool kick)
 				   msecs_to_jiffies(vspace_config.interval_ms));
 }
 
+/* Stage @s of a period ends: it began at *@at; the next begins now. */
+static void vspace_stage_done(struct vspace_work_ns *ns, enum vspace_stage s,
+			      u64 *at)
+{
+	u64 now = ktime_get_ns();
+
+	ns->stage[s] = now - *at;
+	*at = now;
+}
+
 /*
  * One period, in one section under vspace_lock (vspace_vms_lock around it,
  * as VMs come and go): find, collect, decide, act. Only the directories of
@@ -49,29 +59,37 @@ static void vspace_work_queue(bool kick)
  */
 static void vspace_period(void)
 {
-	u64 start = ktime_get_ns();
+	struct vspace_work_ns ns;
+	u64 start, at;
 	LIST_HEAD(gone);
 
 	mutex_lock(&vspace_vms_lock);
 	mutex_lock(&vspace_lock);
+	start = ktime_get_ns();
+	at = start;
 
 	/* Find: new VMs (auto_discover), every VM's threads, exited VMs. */
 	vspace_vms_discover();
 	vspace_vms_rescan(&gone);
+	vspace_stage_done(&ns, VSPACE_STAGE_FIND, &at);
 
 	/* Collect: the interval's figures from the probes. */
 	vspace_collect_tune();
 	vspace_stats_update();
+	vspace_stage_done(&ns, VSPACE_STAGE_COLLECT, &at);
 
 	/* Decide: on the CPUs online, not one a hotplug takes down meanwhile. */
 	cpus_read_lock();
 	vspace_alloc_step();
 	cpus_read_unlock();
+	vspace_stage_done(&ns, VSPACE_STAGE_DECIDE, &at);
 
 	/* Act: every thread where it belongs. */
 	vspace_place_rescanned();
+	vspace_stage_done(&ns, VSPACE_STAGE_ACT, &at);
 
-	vspace_stats_work(ktime_get_ns() - start, raw_smp_processor_id());
+	ns.stage[VSPACE_STAGE_ALL] = at - start;
+	vspace_stats_work(&ns, raw_smp_processor_id());
 	if (!vspace_stopping)
 		vspace_work_queue(false);
 	mutex_unlock(&vspace_lock);

@@ -317,6 +317,57 @@ TEST_F(stats, hog_raises_p99_wait)
 	EXPECT_GE(with, 2 * after);
 }
 
+/*
+ * thread_stats' percentiles are of the last interval: once a thread that
+ * waited does nothing at all (its VM stopped), they must go back to 0,
+ * not keep the last busy interval's (an idle thread costs the period a
+ * comparison, and nothing of it is recomputed).
+ */
+TEST_F(stats, idle_thread_percentiles_clear)
+{
+	struct tcounts c;
+	char comm[32], path[64], vm[64];
+	pid_t tid = 0;
+	DIR *dir;
+	struct dirent *d;
+	int cpu, i, st;
+
+	START_VM("-w 1 -c 1 -b 60");
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	ASSERT_EQ(0, vs_read("vm_cpus", vm, sizeof(vm)));
+	cpu = atoi(vm);
+	snprintf(path, sizeof(path), "/proc/%d/task", self->qemu);
+	dir = opendir(path);
+	ASSERT_NE(NULL, dir);
+	while ((d = readdir(dir)) && !tid)
+		if (atoi(d->d_name) > 0 && !comm_of(atoi(d->d_name), comm, sizeof(comm)) &&
+		    !strncmp(comm, "CPU ", 4))
+			tid = atoi(d->d_name);
+	closedir(dir);
+	ASSERT_NE(0, tid);
+
+	/* Beside three hogs, the busy vCPU waits in (nearly) every interval. */
+	for (i = 0; i < 3; i++)
+		self->hogs[i] = spawn_hog(cpu);
+	for (i = 0; i < 100; i++) {
+		usleep(100000);
+		if (!vspace_counts(self->qemu, tid, &c) && c.p99_ns > 0)
+			break;
+	}
+	ASSERT_GT(c.p99_ns, 0) TH_LOG("vCPU %d never showed a wait", tid);
+	TH_LOG("vCPU %d busy: p99 %lld ns", tid, c.p99_ns);
+
+	/* Stopped, it neither runs nor waits: some intervals, then 0. */
+	kill(self->qemu, SIGSTOP);
+	waitpid(self->qemu, &st, WUNTRACED);
+	usleep(1000000);
+	ASSERT_EQ(0, vspace_counts(self->qemu, tid, &c));
+	kill(self->qemu, SIGCONT);
+	TH_LOG("vCPU %d stopped: p99 %lld ns", tid, c.p99_ns);
+	EXPECT_EQ(0, c.p99_ns);
+}
+
 static long long tap_stat(const char *ifname, const char *name)
 {
 	char path[128], buf[64];

@@ -102,16 +102,17 @@ load() {
 	for p in "${vms[@]}"; do echo "$p" >$V/vms/add; done
 }
 
-# The vspace:work events of $secs seconds: "work_ns vms threads" lines.
+# The vspace:work events of $secs seconds: "work_ns vms threads find_ns
+# collect_ns decide_ns act_ns" lines (the period and its four stages).
 work_samples() {
 	echo >$T/trace
 	echo 1 >$T/events/vspace/work/enable
 	sleep "$secs"
 	echo 0 >$T/events/vspace/work/enable
-	sed -n 's/.* work: work_ns=\([0-9]*\) vms=\([0-9]*\) threads=\([0-9]*\) .*/\1 \2 \3/p' $T/trace
+	sed -n 's/.* work: work_ns=\([0-9]*\) vms=\([0-9]*\) threads=\([0-9]*\) cpu=[-0-9]* find_ns=\([0-9]*\) collect_ns=\([0-9]*\) decide_ns=\([0-9]*\) act_ns=\([0-9]*\).*/\1 \2 \3 \4 \5 \6 \7/p' $T/trace
 }
 
-printf 'kernel\tthreads\tprocs\ttasks\tvms\tmanaged\tperiods\twork_ns_median\twork_ns_p90\tpp_absent_ns\tpp_loaded_ns\n' >"$out"
+printf 'kernel\tthreads\tprocs\ttasks\tvms\tmanaged\tperiods\twork_ns_median\twork_ns_p90\tpp_absent_ns\tpp_loaded_ns\tfind_ns\tcollect_ns\tdecide_ns\tact_ns\n' >"$out"
 for m in $threads_list; do
 	start_vms "$m"
 	for p in $procs_list; do
@@ -142,10 +143,13 @@ w = sorted(r[0] for r in rows) or [0]
 vms = max((r[1] for r in rows), default=0)
 th = max((r[2] for r in rows), default=0)
 p90 = w[min(len(w) - 1, int(0.9 * len(w)))]
+# Each stage's median over the periods (they need not add up to the
+# whole's median).
+stages = [int(statistics.median([r[i] for r in rows] or [0])) for i in range(3, 7)]
 print("\t".join(map(str, [kver, m, p, tasks, vms, th, len(rows),
                           int(statistics.median(w)), p90,
                           round(statistics.median(a), 1),
-                          round(statistics.median(l), 1)])))
+                          round(statistics.median(l), 1)] + stages)))
 PY
 		tail -1 "$out" | sed 's/^/# /'
 		stop_filler
