@@ -378,15 +378,18 @@ static bool vspace_thread_sync_mask(struct vspace_vm *vm,
 		 * Every CPU vspace gave it went offline: this is the kernel's
 		 * fallback (or its cpuset's hotplug rewrite), and it was
 		 * vspace's narrowing that made it necessary. What the thread
-		 * was allowed stays allowed, within the new mask.
+		 * was allowed stays allowed, within the new mask, and vspace
+		 * holds it at that mask, its doing: the next look must not
+		 * take it for the allowed one.
 		 */
-		if (cpumask_and(t->allowed, t->allowed, vspace_cur))
-			witness = false;
-		else
-			cpumask_copy(t->allowed, vspace_cur);
-	} else {
-		cpumask_copy(t->allowed, vspace_cur);
+		if (cpumask_and(t->allowed, t->allowed, vspace_cur)) {
+			t->bound = true;
+			cpumask_copy(t->applied, vspace_cur);
+			t->origin = o;
+			return false;
+		}
 	}
+	cpumask_copy(t->allowed, vspace_cur);
 	t->origin = o;
 	return witness;
 }

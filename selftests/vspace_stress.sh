@@ -354,7 +354,7 @@ phase_midbind() {
 }
 
 phase_hotplug() {
-	local r c cpus io bad=0 steps=0 hp off=0
+	local r c g cpus bad=0 steps=0 hp off=0 p t rest
 	phase_start hotplug
 	hp=$(hotpluggable)
 	if [ -z "$hp" ]; then
@@ -368,8 +368,16 @@ phase_hotplug() {
 	start_vm -C "$cpus" -w 1 -c 2 $KVM
 	# And one in the root cgroup, whose masks cpuset never rewrites: the
 	# kernel keeps offline CPUs in them, and falls back when all are gone.
-	# Two workers: each may hold a core of the I/O group of its own.
+	# Two workers: each may hold a core of the I/O group of its own. The
+	# operator keeps its threads off the first CPU (never hotplugged), so
+	# the fallback's mask is wider than theirs: it must not be what they
+	# get back.
 	VS_MACHINE_SLICE='' start_vm -w 2 -c 1 -b 30
+	p=${VMS[-1]}
+	rest=$(cpu_words "$cpus" | awk '{ $1 = ""; $0 = $0; $1 = $1; gsub(/ /, ","); print }')
+	[ -n "$rest" ] && for t in $(ls "/proc/$p/task"; kthreads "vhost-$p"); do
+		taskset -pc "$rest" "$t" >/dev/null
+	done
 	./vs_check.py snap "$TMP/hp.snap"
 	load || { not_ok stress.hotplug.insmod; return; }
 	for p in "${VMS[@]}"; do echo "$p" >$V/vms/add 2>/dev/null; done
@@ -384,19 +392,22 @@ phase_hotplug() {
 			sleep 0.2
 			steps=$((steps + 1))
 		done
-		# The whole I/O group at once, if that leaves a CPU.
-		io=$(cat $V/io_cpus)
-		for c in $(cpu_words "$io"); do
-			[[ " $hp " == *" $c "* ]] && set_online "$c" 0
+		# The whole I/O group at once, then the whole VM group, as far
+		# as CPUs are hotpluggable: a vCPU (awake every 10 ms) finds
+		# none of the CPUs vspace gave it, and the kernel falls back.
+		for g in io_cpus vm_cpus; do
+			for c in $(cpu_words "$(cat $V/$g)"); do
+				[[ " $hp " == *" $c "* ]] && set_online "$c" 0
+			done
+			sleep 0.3
+			live_now || bad=$((bad + 1))
+			all_online
+			sleep 0.3
 		done
-		sleep 0.3
-		live_now || bad=$((bad + 1))
-		all_online
-		sleep 0.3
 	done
 	sleep 0.5
 	live_now || bad=$((bad + 1))
-	echo "# $steps CPU offline/online steps ($off went offline), $ROUNDS times the I/O group"
+	echo "# $steps CPU offline/online steps ($off went offline), $ROUNDS times the I/O group and the VM group"
 	check stress.hotplug.consistent [ $bad = 0 -a "$off" = $steps ]
 	check stress.hotplug.rmmod unload
 	check stress.hotplug.restored ./vs_check.py same "$TMP/hp.snap"
@@ -421,19 +432,21 @@ vs_allowed() {
 	awk -v t="$2" '$1 == t { for (i = 4; i <= NF; i++)
 		if ($i ~ /^allowed=/) print substr($i, 9) }' "$V/vms/$1/threads" 2>/dev/null
 }
-# Whether every other thread of VM $1 in thread $2's cgroup (its own
-# threads and its vhost kernel threads) has mask $3 now: what a cpuset
-# rewrite to $3 leaves.
+# Whether thread $2 of VM $1 shares its cgroup with other threads of the
+# VM (its own, its vhost kernel threads), and all of those have mask $3
+# now: what a cpuset rewrite to $3 leaves.
 all_at() {
-	local t m cg
+	local t m cg n=0
 	cg=$(cat "/proc/$2/cgroup" 2>/dev/null)
 	for t in $(ls "/proc/$1/task" 2>/dev/null; kthreads "vhost-$1"); do
 		[ "$t" = "$2" ] && continue
 		[ "$(cat "/proc/$t/cgroup" 2>/dev/null)" = "$cg" ] || continue
 		m=$(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$t/status" 2>/dev/null)
-		[ -z "$m" ] || same_cpus "$m" "$3" || return 1
+		[ -n "$m" ] || continue
+		same_cpus "$m" "$3" || return 1
+		n=$((n + 1))
 	done
-	return 0
+	[ $n -gt 0 ]
 }
 # operator_mask PID TID CPUS: the operator's last word on thread TID of VM
 # PID, a taskset to a random part of CPUS; prints the mask it got. Before
@@ -448,17 +461,21 @@ all_at() {
 # in their cpuset; Documentation/design.rst): the operator here gives
 # another mask, the one case of the test that is not the operator's pick.
 operator_mask() {
-	local p=$1 tid=$2 x=$3 cur y try t tries=1
+	local p=$1 tid=$2 x=$3 cur y try t tries=1 picked
 	[ "$(printf '%s\n' "$(uname -r)" 6.2 | sort -V | head -1)" = 6.2 ] ||
 		tries=5
 	for ((try = 0; try < tries; try++)); do
 		cur=$(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$tid/status")
+		picked=0
 		for ((t = 0; t < 20; t++)); do
 			y=$(random_subset "$x")
 			same_cpus "$y" "$cur" && continue
 			[ "$tries" -gt 1 ] && all_at "$p" "$tid" "$y" && continue
+			picked=1
 			break
 		done
+		[ $picked = 1 ] ||
+			echo "# operator_mask: tid $tid, no mask of $x but $y to give (its own, or every thread's of its cgroup)" >&2
 		if ! taskset -pc "$y" "$tid" >/dev/null 2>&1; then
 			sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$tid/status"
 			return
