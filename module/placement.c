@@ -316,6 +316,57 @@ static bool vspace_got_what_asked(struct task_struct *task,
 }
 
 /*
+ * CPUs that went offline lately. The hotplug callback, which must not take
+ * vspace_lock, sets them in VSPACE_DOWN_NOW under vspace_down_lock; under
+ * vspace_lock they are taken into VSPACE_DOWN_NEW, and each period moves
+ * those to VSPACE_DOWN_OLD. A thread falls back when it wakes after its
+ * CPUs went offline, and they may be back before vspace looks, in the next
+ * period at the latest: so a CPU counts as gone for two periods after.
+ */
+enum { VSPACE_DOWN_NOW, VSPACE_DOWN_NEW, VSPACE_DOWN_OLD, NR_VSPACE_DOWN };
+static cpumask_var_t vspace_down[NR_VSPACE_DOWN];
+static DEFINE_SPINLOCK(vspace_down_lock);
+
+/* @cpu is going offline; from the hotplug callback. */
+void vspace_cpu_going_down(unsigned int cpu)
+{
+	spin_lock(&vspace_down_lock);
+	cpumask_set_cpu(cpu, vspace_down[VSPACE_DOWN_NOW]);
+	spin_unlock(&vspace_down_lock);
+}
+
+static void vspace_cpus_down_take(void)
+{
+	lockdep_assert_held(&vspace_lock);
+	spin_lock(&vspace_down_lock);
+	cpumask_or(vspace_down[VSPACE_DOWN_NEW], vspace_down[VSPACE_DOWN_NEW],
+		   vspace_down[VSPACE_DOWN_NOW]);
+	cpumask_clear(vspace_down[VSPACE_DOWN_NOW]);
+	spin_unlock(&vspace_down_lock);
+}
+
+/* A new period: what went offline since the last one's start is older. */
+void vspace_cpus_down_turn(void)
+{
+	cpumask_copy(vspace_down[VSPACE_DOWN_OLD], vspace_down[VSPACE_DOWN_NEW]);
+	cpumask_clear(vspace_down[VSPACE_DOWN_NEW]);
+	vspace_cpus_down_take();
+}
+
+/*
+ * Whether every CPU of @applied is offline or went offline lately: a
+ * change of a thread vspace held there is the kernel's fallback.
+ * vspace_tmp is clobbered.
+ */
+static bool vspace_fell_back(const struct cpumask *applied)
+{
+	vspace_cpus_down_take();
+	cpumask_andnot(vspace_tmp, applied, vspace_down[VSPACE_DOWN_NEW]);
+	cpumask_andnot(vspace_tmp, vspace_tmp, vspace_down[VSPACE_DOWN_OLD]);
+	return !cpumask_intersects(vspace_tmp, cpu_active_mask);
+}
+
+/*
  * Under RCU: whether @task's mask, user mask and cpuset are as @t last
  * had them, read without @task's pi_lock, so torn by a change landing
  * meanwhile. Only "yes" is trusted: a read torn into what vspace had
@@ -373,16 +424,20 @@ static bool vspace_thread_sync_mask(struct vspace_vm *vm,
 	vm->drifts++;
 	pr_debug("tid %d: affinity set to %*pbl from outside\n", t->tid,
 		 cpumask_pr_args(vspace_cur));
-	if (!cpumask_intersects(t->applied, cpu_active_mask)) {
+	if (vspace_fell_back(t->applied)) {
 		/*
-		 * Every CPU vspace gave it went offline: this is the kernel's
-		 * fallback (or its cpuset's hotplug rewrite), and it was
-		 * vspace's narrowing that made it necessary. What the thread
-		 * was allowed stays allowed, within the new mask, and vspace
-		 * holds it at that mask, its doing: the next look must not
-		 * take it for the allowed one.
+		 * Every CPU vspace gave it went offline (some may be back):
+		 * this is the kernel's fallback (or its cpuset's hotplug
+		 * rewrite). If what the thread is allowed within the new mask
+		 * has a CPU online, vspace's narrowing made it necessary:
+		 * that stays allowed, and vspace holds the thread at the new
+		 * mask, its doing, so that the next look does not take it
+		 * for the allowed one. If not, the kernel would have fallen
+		 * back from the allowed mask too: the new mask is allowed.
 		 */
-		if (cpumask_and(t->allowed, t->allowed, vspace_cur)) {
+		cpumask_and(vspace_tmp, t->allowed, vspace_cur);
+		if (cpumask_intersects(vspace_tmp, cpu_active_mask)) {
+			cpumask_copy(t->allowed, vspace_tmp);
 			t->bound = true;
 			cpumask_copy(t->applied, vspace_cur);
 			t->origin = o;
@@ -480,12 +535,17 @@ void vspace_vm_sync_masks(struct vspace_vm *vm)
 				t->rewritten = false;
 			if (!t->bound)
 				continue;
-			/* It sits where the rewrite puts it (checked above). */
+			/*
+			 * It sits where the rewrite puts it (checked above).
+			 * Only narrow: one held at a hotplug fallback keeps
+			 * its allowed CPUs within it.
+			 */
 			t->bound = false;
 			t->narrowed = false;
 			t->drifts++;
 			vm->drifts++;
-			cpumask_copy(t->allowed, t->applied);
+			if (!cpumask_and(t->allowed, t->allowed, t->applied))
+				cpumask_copy(t->allowed, t->applied);
 			pr_debug("tid %d: its cpuset was rewritten to %*pbl\n",
 				 t->tid, cpumask_pr_args(vspace_scratch));
 		}
@@ -972,8 +1032,15 @@ int vspace_placement_init(void)
 	for (i = 0; i < NR_VSPACE_SEEN; i++)
 		if (!zalloc_cpumask_var(&vspace_seen[i], GFP_KERNEL))
 			goto out_seen;
+	for (i = 0; i < NR_VSPACE_DOWN; i++)
+		if (!zalloc_cpumask_var(&vspace_down[i], GFP_KERNEL))
+			goto out_down;
 	return 0;
 
+out_down:
+	while (i--)
+		free_cpumask_var(vspace_down[i]);
+	i = NR_VSPACE_SEEN;
 out_seen:
 	while (i--)
 		free_cpumask_var(vspace_seen[i]);
@@ -1010,6 +1077,8 @@ void vspace_placement_uninit(void)
 {
 	int i;
 
+	for (i = 0; i < NR_VSPACE_DOWN; i++)
+		free_cpumask_var(vspace_down[i]);
 	for (i = 0; i < NR_VSPACE_SEEN; i++)
 		free_cpumask_var(vspace_seen[i]);
 	free_cpumask_var(vspace_cut_cpus);

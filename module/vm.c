@@ -107,6 +107,19 @@ struct vspace_found {
 	u8 kind;
 };
 
+/*
+ * @t's name without its task_lock: periods read it for every thread they
+ * look at again. A rename racing the read may tear it into a mix of the
+ * two names (comm stays NUL-terminated); a thread so misread is read again
+ * at the next rescan, and a vCPU's name needs both its start and its end.
+ */
+static void vspace_comm(char *comm, struct task_struct *t)
+{
+	/* Racy on purpose: see above. */
+	data_race(memcpy(comm, t->comm, TASK_COMM_LEN));
+	comm[TASK_COMM_LEN - 1] = '\0';
+}
+
 static bool vspace_comm_is_vhost(const char *comm)
 {
 	return !strncmp(comm, "vhost-", 6);
@@ -131,7 +144,7 @@ static u8 vspace_classify(struct task_struct *t)
 {
 	char comm[TASK_COMM_LEN];
 
-	get_task_comm(comm, t);
+	vspace_comm(comm, t);
 	if (vspace_comm_is_vhost(comm) && vspace_is_user_worker(t))
 		return VSPACE_KIND_VHOST;
 	if (vspace_comm_is_vcpu(comm) || t->gtime || vspace_in_kvm_run(t))
@@ -147,7 +160,7 @@ static bool vspace_is_vhost_kthread(struct task_struct *p,
 
 	if (!(p->flags & PF_KTHREAD) || READ_ONCE(p->mm) != mm)
 		return false;
-	get_task_comm(comm, p);
+	vspace_comm(comm, p);
 	return vspace_comm_is_vhost(comm);
 }
 
@@ -511,6 +524,10 @@ static int vspace_kthreads_walk(struct vspace_kthread_found *f, bool *again)
 	for_each_process(p) {
 		if (!(p->flags & PF_KTHREAD))
 			continue;
+		/*
+		 * Under its lock: the rename that bumped the kthread count
+		 * may be copying the name now, and a miss here is not retried.
+		 */
 		get_task_comm(comm, p);
 		if (!vspace_comm_is_vhost(comm))
 			continue;

@@ -426,6 +426,8 @@ int vspace_vm_threads_render(struct vspace_vm *vm, struct vspace_text *t);
 
 /* placement.c: the groups, and binding threads to them. */
 int vspace_placement_init(void);
+void vspace_cpu_going_down(unsigned int cpu);
+void vspace_cpus_down_turn(void);
 void vspace_placement_uninit(void);
 unsigned int vspace_usable_cpus(void);
 void vspace_groups_layout(unsigned int vm, unsigned int io,

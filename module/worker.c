@@ -67,6 +67,7 @@ static void vspace_period(void)
 	mutex_lock(&vspace_lock);
 	start = ktime_get_ns();
 	at = start;
+	vspace_cpus_down_turn();
 
 	/* Find: new VMs (auto_discover), every VM's threads, exited VMs. */
 	vspace_vms_discover();
@@ -119,6 +120,13 @@ static int vspace_cpu_changed(unsigned int cpu)
 	return 0;
 }
 
+/* Before any task falls back from @cpu: placement must know it went. */
+static int vspace_cpu_going_offline(unsigned int cpu)
+{
+	vspace_cpu_going_down(cpu);
+	return vspace_cpu_changed(cpu);
+}
+
 int vspace_worker_init(void)
 {
 	int ret;
@@ -127,7 +135,8 @@ int vspace_worker_init(void)
 	if (!vspace_wq)
 		return -ENOMEM;
 	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "vspace:online",
-					vspace_cpu_changed, vspace_cpu_changed);
+					vspace_cpu_changed,
+					vspace_cpu_going_offline);
 	if (ret < 0) {
 		destroy_workqueue(vspace_wq);
 		return ret;
