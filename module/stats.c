@@ -265,8 +265,7 @@ void vspace_stats_update(void)
 		list_for_each_entry(t, &vm->threads, node) {
 			if (!t->stat) {
 				/* Out of memory when it was found: try again. */
-				if (t->kind != VSPACE_KIND_OTHER)
-					vspace_thread_stat_start(t);
+				vspace_thread_stat_start(t);
 				continue;
 			}
 			if (!vspace_thread_fold(vm, t))

@@ -326,7 +326,8 @@ TEST_F(stats, hog_raises_p99_wait)
 TEST_F(stats, idle_thread_percentiles_clear)
 {
 	struct tcounts c;
-	char comm[32], path[64], vm[64];
+	char comm[32], path[64], vm[64], state[64];
+	long long run0, run1;
 	pid_t tid = 0;
 	DIR *dir;
 	struct dirent *d;
@@ -358,13 +359,24 @@ TEST_F(stats, idle_thread_percentiles_clear)
 	ASSERT_GT(c.p99_ns, 0) TH_LOG("vCPU %d never showed a wait", tid);
 	TH_LOG("vCPU %d busy: p99 %lld ns", tid, c.p99_ns);
 
-	/* Stopped, it neither runs nor waits: some intervals, then 0. */
+	/*
+	 * Stopped, it neither runs nor waits: the kernel says so (state T,
+	 * its run time in schedstat still), and after some intervals
+	 * vspace's percentiles must be 0.
+	 */
 	kill(self->qemu, SIGSTOP);
 	waitpid(self->qemu, &st, WUNTRACED);
+	usleep(200000);
+	run0 = proc_run_ns(tid);
 	usleep(1000000);
+	run1 = proc_run_ns(tid);
+	ASSERT_EQ(0, proc_status(tid, "State", state, sizeof(state)));
 	ASSERT_EQ(0, vspace_counts(self->qemu, tid, &c));
 	kill(self->qemu, SIGCONT);
-	TH_LOG("vCPU %d stopped: p99 %lld ns", tid, c.p99_ns);
+	TH_LOG("vCPU %d stopped (%.1s): ran %lld ns in 1 s, p99 %lld ns", tid,
+	       state, run1 - run0, c.p99_ns);
+	ASSERT_EQ('T', state[0]);
+	ASSERT_EQ(run0, run1);
 	EXPECT_EQ(0, c.p99_ns);
 }
 

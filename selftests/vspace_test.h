@@ -245,7 +245,6 @@ static inline long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* A status field of /proc/<tid>/status, e.g. "Cpus_allowed_list". */
 /* A thread's CPU time (ns) from /proc/<tid>/schedstat, or -1. */
 static inline long long proc_run_ns(pid_t tid)
 {
@@ -259,6 +258,7 @@ static inline long long proc_run_ns(pid_t tid)
 	return run;
 }
 
+/* A status field of /proc/<tid>/status, e.g. "Cpus_allowed_list". */
 static inline int proc_status(pid_t tid, const char *key, char *val, size_t len)
 {
 	char path[64], line[256];
