@@ -27,7 +27,8 @@
  * Each counter has one writer at a time, which the scheduler's own locking
  * guarantees, so plain stores suffice and readers use READ_ONCE():
  *  - switch fields (runtime, preemptions, wait end, histogram): a task is
- *    switched in or out under its runqueue's lock, on one CPU at a time;
+ *    switched in or out under its runqueue's lock, on one CPU at a time,
+ *    and its exit probe, which ends its last run, runs as current;
  *  - wait start and wakeups: sched_wakeup fires under the task's runqueue
  *    lock too, so it is serialised with switching;
  *  - migrations: set_task_cpu() runs for one task at a time.
@@ -225,12 +226,28 @@ static void vspace_probe_migrate(void *data, struct task_struct *p,
 		WRITE_ONCE(s->c.migrations, s->c.migrations + 1);
 }
 
+/*
+ * A task exits as current, on its CPU: its run ends here for vspace, as
+ * its later switches find no live entry. Left open, every read would add
+ * the time since to it until the periodic work forgets the thread.
+ */
 static void vspace_probe_exit(void *data, struct task_struct *p)
 {
 	struct vspace_tstat *s = vspace_tstat_find(p);
+	u64 start;
 
-	if (s)
-		WRITE_ONCE(s->dead, true);
+	if (!s)
+		return;
+	start = s->run_start;
+	if (start && p == current) {
+		u64 now = local_clock();
+
+		WRITE_ONCE(s->run_start, 0);
+		smp_wmb();	/* as at a switch-out (see there) */
+		if (now > start)
+			WRITE_ONCE(s->c.runtime_ns, s->c.runtime_ns + now - start);
+	}
+	WRITE_ONCE(s->dead, true);
 }
 
 static bool vspace_dev_is_tun(const struct net_device *dev)
@@ -527,16 +544,17 @@ struct vspace_tstat *vspace_tstat_new(struct task_struct *task, bool vhost)
 	hlist_add_head_rcu(&s->hnode[tbl->gen],
 			   &tbl->buckets[hash_ptr(task, tbl->bits)]);
 	vspace_nr_tstats++;
-	vspace_ttable_resize();
 	/*
 	 * A task already past its exit probe is never marked dead by it. It
 	 * sets PF_EXITING before that probe runs, with a full barrier in
 	 * between (do_exit's atomic_dec_and_test()): either the probe finds
-	 * this entry or this sees the flag.
+	 * this entry or this sees the flag. A run it began meanwhile is
+	 * never ended: readers leave out the run of a dead entry.
 	 */
 	smp_mb();
 	if (READ_ONCE(task->flags) & PF_EXITING)
 		WRITE_ONCE(s->dead, true);
+	vspace_ttable_resize();
 	return s;
 }
 

@@ -389,7 +389,8 @@ static bool vspace_thread_same(const struct vspace_thread *t,
  * allowed mask. Bound, a mask, or a user mask, other than those vspace
  * left was set by the kernel or the operator (cpuset write or cgroup
  * move, taskset, hotplug fallback): it becomes the allowed mask and vspace
- * no longer holds the thread; vspace_vm_sync_masks() explains the rest.
+ * no longer holds the thread; vspace_vm_infer_rewrites() explains the
+ * rest.
  * Returns whether the kernel, not a taskset, rewrote the mask: a witness
  * of a cpuset rewrite.
  */
@@ -412,7 +413,8 @@ static bool vspace_thread_sync_mask(struct vspace_vm *vm,
 		/*
 		 * A cgroup move to a cpuset with the same CPUs leaves the
 		 * mask alone (cpuset_attach() skips it): nothing to take in,
-		 * unless vspace_vm_sync_masks() finds the move rewrote it.
+		 * unless vspace_vm_infer_rewrites() finds the move rewrote
+		 * it.
 		 */
 		t->origin.css = o.css;
 		return false;
@@ -489,38 +491,42 @@ static bool vspace_css_rewritten(struct vspace_vm *vm, u64 css)
 }
 
 /*
- * Take in every change from outside to @vm's threads. A cpuset write, a
- * move to another cpuset, or hotplug rewrites the mask of every task in
- * the cpuset, but one whose mask it leaves as vspace set it shows nothing,
- * and release would give back CPUs the cpuset no longer has. A module
- * cannot read the cpuset, so it is inferred: when the kernel (not a
- * taskset) set a thread of the VM to M since the last look, and every
- * thread of the VM in that cpuset now sits exactly where a rewrite to M
- * puts it (a taskset of some threads fails that), the cpuset was rewritten
- * to M, and so were the held threads vspace had at that very mask. The
- * inference only ever narrows a thread's allowed mask to where it is.
+ * Under RCU: take in what was done from outside to @t's task @task (NULL
+ * if gone) since the last look. Returns whether the kernel rewrote its
+ * mask, a witness for vspace_vm_infer_rewrites(), which must then run.
+ * Every managed thread, every period: no reference taken, and no lock
+ * unless something changed.
  */
-void vspace_vm_sync_masks(struct vspace_vm *vm)
+bool vspace_thread_look(struct vspace_vm *vm, struct vspace_thread *t,
+			struct task_struct *task)
+{
+	if (!task || vspace_thread_same(t, task)) {
+		t->rewritten = false;
+		return false;
+	}
+	vm->placed = false;
+	t->rewritten = vspace_thread_sync_mask(vm, t, task);
+	return t->rewritten;
+}
+
+/*
+ * After vspace_thread_look() of each of @vm's threads found a witness. A
+ * cpuset write, a move to another cpuset, or hotplug rewrites the mask of
+ * every task in the cpuset, but one whose mask it leaves as vspace set it
+ * shows nothing, and release would give back CPUs the cpuset no longer
+ * has. A module cannot read the cpuset, so it is inferred: when the
+ * kernel (not a taskset) set a thread of the VM to M since the last look,
+ * and every thread of the VM in that cpuset now sits exactly where a
+ * rewrite to M puts it (a taskset of some threads fails that), the cpuset
+ * was rewritten to M, and so were the held threads vspace had at that
+ * very mask. The inference only ever narrows a thread's allowed mask to
+ * where it is.
+ */
+void vspace_vm_infer_rewrites(struct vspace_vm *vm)
 {
 	struct vspace_thread *t, *e;
-	struct task_struct *task;
 
 	lockdep_assert_held(&vspace_lock);
-	/*
-	 * Every managed thread, every period: no reference taken, and no
-	 * lock unless something changed.
-	 */
-	rcu_read_lock();
-	list_for_each_entry(t, &vm->threads, node) {
-		task = pid_task(t->pid, PIDTYPE_PID);
-		if (!task || vspace_thread_same(t, task)) {
-			t->rewritten = false;
-			continue;
-		}
-		vm->placed = false;
-		t->rewritten = vspace_thread_sync_mask(vm, t, task);
-	}
-	rcu_read_unlock();
 	list_for_each_entry(e, &vm->threads, node) {
 		if (!e->rewritten)
 			continue;
@@ -550,6 +556,22 @@ void vspace_vm_sync_masks(struct vspace_vm *vm)
 				 t->tid, cpumask_pr_args(vspace_scratch));
 		}
 	}
+}
+
+/* Take in every change from outside to @vm's threads. */
+void vspace_vm_sync_masks(struct vspace_vm *vm)
+{
+	struct vspace_thread *t;
+	bool witness = false;
+
+	lockdep_assert_held(&vspace_lock);
+	rcu_read_lock();
+	list_for_each_entry(t, &vm->threads, node)
+		witness |= vspace_thread_look(vm, t,
+					      pid_task(t->pid, PIDTYPE_PID));
+	rcu_read_unlock();
+	if (witness)
+		vspace_vm_infer_rewrites(vm);
 }
 
 /* Give @task its allowed mask back, if vspace holds it. */
@@ -604,7 +626,7 @@ static bool vspace_placed_as_before(const struct vspace_thread *t,
 /*
  * Bind one thread to its group within its allowed mask, or leave it at
  * that mask and say why; vhost workers also get their isolation boost.
- * @synced: its mask was taken in this period (vspace_vm_sync_masks()), so
+ * @synced: its mask was taken in this period (vspace_thread_look()), so
  * a thread placed as before is left alone without a look at it; anything
  * else looks again first, right before it would set the mask, so as not
  * to undo a change from outside that just landed.
@@ -882,7 +904,7 @@ static bool vspace_seen_same(void)
 /*
  * Whether every thread of @vm is where the last pass left it, and nothing
  * of @vm placement reads has changed since: no thread came, went, changed
- * kind or was changed from outside (vspace_vm_sync_masks()), nor was given
+ * kind or was changed from outside (vspace_thread_look()), nor was given
  * back, and its confinement and home node are the same. A thread the last
  * pass could not bind or give back, or whose boost is still to change, has
  * it looked at again.
@@ -930,7 +952,7 @@ static void vspace_vm_settle(struct vspace_vm *vm)
 
 /*
  * Bind every managed thread where it belongs now. @synced: the periodic
- * work has just taken in the changes from outside (vspace_vm_sync_masks()),
+ * work has just taken in the changes from outside (vspace_thread_look()),
  * and each thread's own are taken in again as it is placed; then a VM
  * whose threads are all placed as before, with nothing changed, is
  * skipped: most of a big host's VMs, most periods.

@@ -102,6 +102,13 @@ static void vspace_tstat_read(const struct vspace_tstat *s,
 		smp_rmb();	/* run_start before the second runtime_ns */
 	} while (runtime != READ_ONCE(s->c.runtime_ns));
 
+	/*
+	 * Past its exit probe, which ended its run, a task's switches are
+	 * not counted: a run still open is one begun as its entry was made
+	 * (collect.c), never to end.
+	 */
+	if (start && READ_ONCE(s->dead))
+		start = 0;
 	for (i = 0; i < VSPACE_NR_COUNTS; i++)
 		to[i] = READ_ONCE(from[i]);
 	c->runtime_ns = runtime + (start && now > start ? now - start : 0);
@@ -109,32 +116,33 @@ static void vspace_tstat_read(const struct vspace_tstat *s,
 
 /*
  * Whether @t did nothing since the last vspace_thread_fold(): off its CPU
- * and no counter past what was taken then (counters only grow; @last may
- * be ahead by a run in progress read on another CPU's clock; a wait adds
- * to wait_ns and the histogram at once). Racing a probe, this may answer
- * yes a moment early: what it did is taken at the next call, as nothing
- * is taken from @last before then.
+ * and none of the counters below past what was taken then (counters only
+ * grow; @last may be ahead by a run in progress read just before it
+ * ended). The byte counters and the histogram move only with the packet
+ * counters and wait_ns: they are not read. Racing a probe, this
+ * may answer yes a moment early: what it did is taken at the next call,
+ * as nothing is taken from @last before then.
  */
 static bool vspace_thread_idle(const struct vspace_thread *t)
 {
-	const u64 *now = (const u64 *)&t->stat->c;
-	const u64 *last = (const u64 *)&t->last;
-	unsigned int i;
+	const struct vspace_tstat *s = t->stat;
 
-	if (READ_ONCE(t->stat->run_start))
-		return false;
-	for (i = 0; i < VSPACE_NR_COUNTS; i++)
-		if (READ_ONCE(now[i]) > last[i])
-			return false;
-	return true;
+	BUILD_BUG_ON(VSPACE_NR_COUNTS != 9);	/* each one considered here */
+	return !READ_ONCE(s->run_start) &&
+	       READ_ONCE(s->c.runtime_ns) <= t->last.runtime_ns &&
+	       READ_ONCE(s->c.wait_ns) <= t->last.wait_ns &&
+	       READ_ONCE(s->c.preemptions) <= t->last.preemptions &&
+	       READ_ONCE(s->c.migrations) <= t->last.migrations &&
+	       READ_ONCE(s->c.wakeups) <= t->last.wakeups &&
+	       READ_ONCE(s->c.tx_packets) <= t->last.tx_packets &&
+	       READ_ONCE(s->c.rx_packets) <= t->last.rx_packets;
 }
 
 /*
  * Take what @t did since the last call into its and @vm's figures, and
  * into @t->sample. Returns false if it did nothing, and then only the
  * sample's waits are set (none: thread_stats' percentiles are of the last
- * interval): most managed threads of a big host sleep through most
- * intervals, and they then cost a comparison.
+ * interval).
  */
 static bool vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 {
@@ -143,10 +151,6 @@ static bool vspace_thread_fold(struct vspace_vm *vm, struct vspace_thread *t)
 	bool moved = false;
 	int i;
 
-	if (vspace_thread_idle(t)) {
-		s->waits = 0;
-		return false;
-	}
 	vspace_tstat_read(t->stat, &now);
 	for (i = 0; i < VSPACE_NR_COUNTS; i++) {
 		u64 d = vspace_delta(vspace_counts_u64(&now)[i],
@@ -266,6 +270,14 @@ void vspace_stats_update(void)
 			if (!t->stat) {
 				/* Out of memory when it was found: try again. */
 				vspace_thread_stat_start(t);
+				continue;
+			}
+			/*
+			 * Most managed threads of a big host sleep through
+			 * most intervals: they cost a comparison, inline.
+			 */
+			if (vspace_thread_idle(t)) {
+				t->sample.waits = 0;
 				continue;
 			}
 			if (!vspace_thread_fold(vm, t))

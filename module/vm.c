@@ -283,38 +283,45 @@ static struct vspace_thread *vspace_thread_new(struct vspace_vm *vm,
 }
 
 /*
- * The common case of a period: @vm's threads are those it lists (no thread
- * started or exited: as many in the group as listed, all alive, and its
- * kernel threads still its own). Then only the "other" threads are looked
- * at again (an unnamed vCPU shows itself by running guest code); a changed
- * kind is marked in ->seen, which the caller clears if this says no. One
- * pass, under RCU.
+ * One pass over @vm's threads, under RCU: what was done to each from
+ * outside is taken in (vspace_thread_look(); *@witness if a cpuset
+ * rewrite is to be inferred), and whether the common case of a period
+ * holds: its threads are those it lists (no thread started or exited: as
+ * many in the group as listed, all alive, and its kernel threads still
+ * its own). Then only the "other" threads are looked at again (an
+ * unnamed vCPU shows itself by running guest code): a changed kind is
+ * marked in ->seen and *@rekind set; the caller clears ->seen if this
+ * says no.
  */
-static bool vspace_vm_unchanged(struct vspace_vm *vm,
-				struct task_struct *leader)
+static bool vspace_vm_look(struct vspace_vm *vm, struct task_struct *leader,
+			   bool *witness, bool *rekind)
 {
 	struct mm_struct *mm = READ_ONCE(leader->mm);
 	struct vspace_thread *t;
 	struct task_struct *p;
+	bool same = true;
 	int n = 0;
 
 	list_for_each_entry(t, &vm->threads, node) {
 		p = pid_task(t->pid, PIDTYPE_PID);
-		if (!p)
-			return false;
+		*witness |= vspace_thread_look(vm, t, p);
 		t->seen = false;
-		if (t->kthread) {
-			if (!mm || !vspace_is_vhost_kthread(p, mm))
-				return false;
+		if (!same)
 			continue;
+		if (!p) {
+			same = false;
+		} else if (t->kthread) {
+			same = mm && vspace_is_vhost_kthread(p, mm);
+		} else if (!same_thread_group(p, leader)) {
+			same = false;
+		} else {
+			n++;
+			if (t->kind == VSPACE_KIND_OTHER &&
+			    vspace_classify(p) != VSPACE_KIND_OTHER)
+				*rekind = t->seen = true;
 		}
-		if (!same_thread_group(p, leader))
-			return false;
-		n++;
-		if (t->kind == VSPACE_KIND_OTHER)
-			t->seen = vspace_classify(p) != VSPACE_KIND_OTHER;
 	}
-	return n == get_nr_threads(leader);
+	return same && n == get_nr_threads(leader);
 }
 
 /* Give @t its new kind @kind: as a thread vspace meets anew. */
@@ -339,17 +346,21 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 	struct vspace_thread *t, *tmp;
 	struct vspace_found *found;
 	struct task_struct *task;
+	bool same, witness = false, rekind = false;
 	int n, i, max, ret = 0;
 
+	rcu_read_lock();
+	same = vspace_vm_look(vm, leader, &witness, &rekind);
+	rcu_read_unlock();
 	/*
 	 * What happened to the threads it has first: a new thread may take
 	 * its creator's allowed mask (vspace_thread_first_sight()).
 	 */
-	vspace_vm_sync_masks(vm);
-
-	rcu_read_lock();
-	if (vspace_vm_unchanged(vm, leader)) {
-		rcu_read_unlock();
+	if (witness)
+		vspace_vm_infer_rewrites(vm);
+	if (same) {
+		if (!rekind)
+			return 0;
 		list_for_each_entry(t, &vm->threads, node) {
 			if (!t->seen)
 				continue;
@@ -361,7 +372,6 @@ static int vspace_vm_sync(struct vspace_vm *vm, struct task_struct *leader)
 		}
 		return 0;
 	}
-	rcu_read_unlock();
 	/* A thread not collected would be forgotten while vspace held it. */
 	max = get_nr_threads(leader) + VSPACE_COLLECT_SLACK;
 	for (;;) {

@@ -183,7 +183,7 @@ enum vspace_unplaced {
  *            VMs are confined); @orig_nice is the nice level to give back.
  * @seen:     scratch flag of the periodic rescan.
  * @rewritten: scratch flag: the kernel just rewrote its mask in its
- *            cpuset (see vspace_vm_sync_masks()).
+ *            cpuset (see vspace_vm_infer_rewrites()).
  * @unplaced: enum vspace_unplaced: why it is not bound to its group.
  * @orig_nice:
  * @asked:
@@ -438,6 +438,9 @@ void vspace_restore_all(void);
 void vspace_thread_first_sight(struct vspace_vm *vm, struct vspace_thread *t,
 			       struct task_struct *task);
 void vspace_thread_restore(struct vspace_vm *vm, struct vspace_thread *t);
+bool vspace_thread_look(struct vspace_vm *vm, struct vspace_thread *t,
+			struct task_struct *task);
+void vspace_vm_infer_rewrites(struct vspace_vm *vm);
 void vspace_vm_sync_masks(struct vspace_vm *vm);
 void vspace_task_mask(struct task_struct *task, struct cpumask *mask);
 

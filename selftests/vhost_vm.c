@@ -9,6 +9,8 @@
  *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep);
  *   -I    vCPU threads never wake (pause()), as halted vCPUs of an idle
  *         guest: nothing but vspace's own work runs (make scale);
+ *   -e MS on SIGUSR1, each vCPU thread burns MS ms of its own CPU time and
+ *         exits while running, as a vCPU QEMU unplugs (not with -t);
  *   -d MS create the vhost workers MS ms after saying ready, as QEMU does
  *         when the guest's driver comes up;
  *   -t N  also drive a real virtio-net device (vnet.c): a vhost-net worker
@@ -59,7 +61,7 @@
 #endif
 #define VHOST_FORK_OWNER_KTHREAD 0
 
-static int duty, idle;
+static int duty, idle, exit_ms;
 static volatile sig_atomic_t go;
 
 static void on_usr1(int sig)
@@ -182,6 +184,15 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The calling thread's CPU time, in ms. */
+static long long thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 static void *vcpu(void *arg)
 {
 	char name[16];
@@ -190,6 +201,17 @@ static void *vcpu(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	while (idle)
 		pause();
+	if (exit_ms) {
+		/* Burn @exit_ms of its own CPU time, then end while running. */
+		long long end;
+
+		while (!go)
+			usleep(1000);
+		end = thread_cpu_ms() + exit_ms;
+		while (thread_cpu_ms() < end)
+			;
+		pthread_exit(NULL);
+	}
 	for (;;) {
 		long long start = now_ns();
 
@@ -253,7 +275,7 @@ int main(int argc, char **argv)
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:Id:t:l:r:i:o:S:g:sq:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:Ie:d:t:l:r:i:o:S:g:sq:")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -261,6 +283,7 @@ int main(int argc, char **argv)
 		case 'K': kvm = 1; break;
 		case 'b': duty = atoi(optarg); break;
 		case 'I': idle = 1; break;
+		case 'e': exit_ms = atoi(optarg); break;
 		case 'd': delay = atoi(optarg); break;
 		case 't': traffic = atoll(optarg); break;
 		case 'l': len = atoi(optarg); break;
@@ -272,7 +295,7 @@ int main(int argc, char **argv)
 		case 's': session = 1; break;
 		case 'q': queues = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-d MS]\n"
+			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-I] [-e MS] [-d MS]\n"
 				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]] [-S US]\n"
 				"       [-q QUEUES] [-g CGROUP] [-s]\n");
 			return 2;
@@ -280,9 +303,9 @@ int main(int argc, char **argv)
 	}
 
 	if (queues < 1 || queues > 64 || (queues > 1 && !traffic && serve < 0) ||
-	    (traffic && serve >= 0) ||
+	    (traffic && serve >= 0) || (traffic && exit_ms) ||
 	    (queues > 1 && strlen(ifname) + 2 + (queues > 10) >= IFNAMSIZ)) {
-		fprintf(stderr, "vhost_vm: -q needs 1-64 and -t or -S, -t and -S do not mix, and -i's name must leave room for \"q<N>\"\n");
+		fprintf(stderr, "vhost_vm: -q needs 1-64 and -t or -S, -t mixes with neither -S nor -e, and -i's name must leave room for \"q<N>\"\n");
 		return 2;
 	}
 
@@ -293,6 +316,8 @@ int main(int argc, char **argv)
 	}
 	if (cgroup && join_cgroup(cgroup))
 		return 1;
+	if (exit_ms)
+		signal(SIGUSR1, on_usr1);
 
 	if (kvm) {
 		int sys = open("/dev/kvm", O_RDWR);

@@ -258,6 +258,21 @@ static inline long long proc_run_ns(pid_t tid)
 	return run;
 }
 
+/*
+ * @tid's time on a CPU and waiting for one, from /proc/<tid>/schedstat;
+ * 0 or -1.
+ */
+static inline int proc_sched_ns(pid_t tid, long long *run, long long *delay)
+{
+	char path[64], buf[128];
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
+	if (vs_read_file(path, buf, sizeof(buf)) ||
+	    sscanf(buf, "%lld %lld", run, delay) != 2)
+		return -1;
+	return 0;
+}
+
 /* A status field of /proc/<tid>/status, e.g. "Cpus_allowed_list". */
 static inline int proc_status(pid_t tid, const char *key, char *val, size_t len)
 {
