@@ -477,73 +477,6 @@ static long long proc_cpu_ns(pid_t pid)
 	return (long long)(utime + stime) * (1000000000LL / sysconf(_SC_CLK_TCK));
 }
 
-/* The sum of the run times thread_stats lists for @qemu's vCPU threads. */
-static long long vcpus_runtime(pid_t qemu)
-{
-	char buf[8192], *line, *save = NULL, kind[16];
-	long long run, sum = 0;
-	int tid;
-
-	if (vm_file(qemu, "thread_stats", buf, sizeof(buf)))
-		return -1;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (sscanf(line, "%d %15s %lld", &tid, kind, &run) == 3 &&
-		    !strcmp(kind, "vcpu"))
-			sum += run;
-	return sum;
-}
-
-/*
- * A vCPU thread that exits while it runs (a vCPU QEMU unplugs) ends its
- * last run there for vspace too. Until the next period forgets them
- * (10 s here), thread_stats still lists both: their run time must not
- * grow any more. Once they are forgotten, the VM's run time is at most
- * what the kernel charged the process since it was added.
- */
-TEST_F_TIMEOUT(stats, exited_thread_run_ends, 120)
-{
-	long long cpu0, cpu, run, run1, run2;
-	int i;
-
-	START_VM("-w 0 -c 2 -e 300");
-	ASSERT_EQ(0, vs_write("interval_ms", "10000"));
-	ASSERT_EQ(0, vs_write("enabled", "1"));
-	cpu0 = proc_cpu_ns(self->qemu);
-	ASSERT_LE(0, cpu0);
-	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
-	usleep(200000);
-	ASSERT_EQ(0, kill(self->qemu, SIGUSR1));
-	/* Both vCPU threads burn 300 ms and exit: the main thread is left. */
-	for (i = 0; i < 600 && proc_threads(self->qemu) > 1; i++)
-		usleep(10000);
-	ASSERT_EQ(1, proc_threads(self->qemu));
-	run1 = vcpus_runtime(self->qemu);
-	sleep(1);
-	run2 = vcpus_runtime(self->qemu);
-	TH_LOG("exited vCPU threads: %lld ms, 1 s later %lld ms",
-	       run1 / 1000000, run2 / 1000000);
-	EXPECT_EQ(run1, run2);
-
-	/* A period now (writing the interval runs one): they are forgotten. */
-	ASSERT_EQ(0, vs_write("interval_ms", "100"));
-	usleep(500000);
-	EXPECT_EQ(0, vcpus_runtime(self->qemu));
-	cpu = proc_cpu_ns(self->qemu) - cpu0;
-	run = vm_stat(self->qemu, "runtime_ns");
-	TH_LOG("VM run time %lld ms, the process's CPU time since it was added %lld ms",
-	       run / 1000000, cpu / 1000000);
-	ASSERT_LT(0, cpu);
-	/*
-	 * Counted from before the burns began (less what the kernel counts
-	 * as run time and vspace as wait: see per_worker_packets).
-	 */
-	EXPECT_LE(2 * 300 * 1000000LL * 2 / 3, run);
-	/* Two clock ticks of rounding, and 5% for the lab's clocks. */
-	EXPECT_GE(cpu + 2 * 1000000000LL / sysconf(_SC_CLK_TCK) + cpu / 20,
-		  run);
-}
-
 /*
  * Packets: over 100,000 frames each way through a real vhost-net worker,
  * the VM's counts match the tap device's own counters within 2%. The tap
@@ -608,8 +541,9 @@ struct wcounts {
 	long long runtime, wait, tx, txb, rx, rxb;
 };
 
-/* The vhost workers of @qemu from thread_stats, up to @max; how many. */
-static int worker_counts(pid_t qemu, struct wcounts *w, int max)
+/* The threads of kind @want of @qemu from thread_stats, up to @max; how many. */
+static int thread_counts(pid_t qemu, const char *want, struct wcounts *w,
+			 int max)
 {
 	char buf[8192], *line, *save = NULL, kind[16];
 	long long skip[5];
@@ -623,10 +557,30 @@ static int worker_counts(pid_t qemu, struct wcounts *w, int max)
 			   &w[n].tid, kind, &w[n].runtime, &w[n].wait,
 			   &skip[0], &skip[1], &skip[2], &skip[3], &skip[4], &w[n].tx,
 			   &w[n].txb, &w[n].rx, &w[n].rxb) == 13 &&
-		    !strcmp(kind, "vhost"))
+		    !strcmp(kind, want))
 			n++;
 	}
 	return n;
+}
+
+/* The vhost workers of @qemu from thread_stats, up to @max; how many. */
+static int worker_counts(pid_t qemu, struct wcounts *w, int max)
+{
+	return thread_counts(qemu, "vhost", w, max);
+}
+
+/* The sum of the run times thread_stats lists for @qemu's vCPU threads. */
+static long long vcpus_runtime(pid_t qemu)
+{
+	struct wcounts w[8];
+	long long sum = 0;
+	int i, n = thread_counts(qemu, "vcpu", w, 8);
+
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		sum += w[i].runtime;
+	return sum;
 }
 
 /* @w's counts for @tid in @before, subtracted from @w. */
@@ -753,6 +707,56 @@ TEST_F_TIMEOUT(stats, per_worker_packets, 300)
 		EXPECT_GE(run + (run / 10 > 10000000 ? run / 10 : 10000000), d);
 		EXPECT_LE(run * 2 / 3, d);
 	}
+}
+
+/*
+ * A vCPU thread that exits while it runs (a vCPU QEMU unplugs) ends its
+ * last run there for vspace too. Until the next period forgets them
+ * (10 s here), thread_stats still lists both: their run time must not
+ * grow any more. Once they are forgotten, the VM's run time is at most
+ * what the kernel charged the process since it was added.
+ */
+TEST_F_TIMEOUT(stats, exited_thread_run_ends, 120)
+{
+	long long cpu0, cpu, run, run1, run2;
+	int i;
+
+	START_VM("-w 0 -c 2 -e 300");
+	ASSERT_EQ(0, vs_write("interval_ms", "10000"));
+	ASSERT_EQ(0, vs_write("enabled", "1"));
+	cpu0 = proc_cpu_ns(self->qemu);
+	ASSERT_LE(0, cpu0);
+	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
+	usleep(200000);
+	ASSERT_EQ(0, kill(self->qemu, SIGUSR1));
+	/* Both vCPU threads burn 300 ms and exit: the main thread is left. */
+	for (i = 0; i < 600 && proc_threads(self->qemu) > 1; i++)
+		usleep(10000);
+	ASSERT_EQ(1, proc_threads(self->qemu));
+	run1 = vcpus_runtime(self->qemu);
+	sleep(1);
+	run2 = vcpus_runtime(self->qemu);
+	TH_LOG("exited vCPU threads: %lld ms, 1 s later %lld ms",
+	       run1 / 1000000, run2 / 1000000);
+	EXPECT_EQ(run1, run2);
+
+	/* A period now (writing the interval runs one): they are forgotten. */
+	ASSERT_EQ(0, vs_write("interval_ms", "100"));
+	usleep(500000);
+	EXPECT_EQ(0, vcpus_runtime(self->qemu));
+	cpu = proc_cpu_ns(self->qemu) - cpu0;
+	run = vm_stat(self->qemu, "runtime_ns");
+	TH_LOG("VM run time %lld ms, the process's CPU time since it was added %lld ms",
+	       run / 1000000, cpu / 1000000);
+	ASSERT_LT(0, cpu);
+	/*
+	 * Counted from before the burns began (less what the kernel counts
+	 * as run time and vspace as wait: see per_worker_packets).
+	 */
+	EXPECT_LE(2 * 300 * 1000000LL * 2 / 3, run);
+	/* Two clock ticks of rounding, and 5% for the lab's clocks. */
+	EXPECT_GE(cpu + 2 * 1000000000LL / sysconf(_SC_CLK_TCK) + cpu / 20,
+		  run);
 }
 
 /* Write @val to a tracefs file under /sys/kernel/tracing. */

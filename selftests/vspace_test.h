@@ -245,18 +245,6 @@ static inline long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* A thread's CPU time (ns) from /proc/<tid>/schedstat, or -1. */
-static inline long long proc_run_ns(pid_t tid)
-{
-	char path[64], buf[128];
-	long long run;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
-	if (vs_read_file(path, buf, sizeof(buf)) ||
-	    sscanf(buf, "%lld", &run) != 1)
-		return -1;
-	return run;
-}
 
 /*
  * @tid's time on a CPU and waiting for one, from /proc/<tid>/schedstat;
@@ -271,6 +259,14 @@ static inline int proc_sched_ns(pid_t tid, long long *run, long long *delay)
 	    sscanf(buf, "%lld %lld", run, delay) != 2)
 		return -1;
 	return 0;
+}
+
+/* @tid's time on a CPU from /proc/<tid>/schedstat, in ns; -1 if gone. */
+static inline long long proc_run_ns(pid_t tid)
+{
+	long long run, delay;
+
+	return proc_sched_ns(tid, &run, &delay) ? -1 : run;
 }
 
 /* A status field of /proc/<tid>/status, e.g. "Cpus_allowed_list". */
