@@ -1,11 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Smoke test of the evaluation (selftests/eval/eval.py, "make eval"): one
-# short sweep over three policies must complete and produce sane output
-# (every policy measured, requests answered, latencies and busy time
-# positive, JSON and table written). Not the ratios: those need the full
-# run. Exit 4 (skip) without root, vspace or 4 CPUs.
+# Smoke test of the evaluation (selftests/eval/eval.py, "make eval"): its
+# parallel lab and its pipeline, not its ratios (those need the full run).
+#  - burn.*: the burn module (selftests/burn), when the lab has built it:
+#    burns on two CPUs overlap, two on one CPU take turns, and a burn is
+#    the thread's own CPU time (/proc/<tid>/schedstat);
+#  - eval.*: a short run of two seeds over four arms, the A/A pair
+#    included, completes with every arm measured on every seed, per-VM
+#    latencies from the intended send, a bisected throughput at the SLO,
+#    the SLO written to every VM in the vspace arm and the client's p99s
+#    fed to its latency_us (--latency-feed), paired ratios with
+#    bootstrap intervals, a validity figure and modelled energy;
+#  - eval.kvm.*: the real-host mode (--kvm) on two nested KVM guests whose
+#    reqserver answers through a real vhost-net NIC: completes, records
+#    the host, stops its guests and restores vspace.
+# Exit 4 (skip) without root, vspace or 4 CPUs.
 cd "$(dirname "$0")" || exit 1
 . ./tap.sh
 
@@ -14,32 +24,206 @@ cd "$(dirname "$0")" || exit 1
 [ "$(nproc)" -ge 4 ] || skip_all "needs 4 CPUs"
 modprobe -q vhost_net
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+burn_ko=${LAB_CACHE:+$LAB_CACHE/build/$LAB_KVER/burn/vs_burn.ko}
+loaded=
+trap '[ -n "$loaded" ] && rmmod vs_burn; rm -rf "$out"' EXIT
 
 echo "TAP version 13"
-python3 eval/eval.py --out "$out" --reps 1 --rates 50,150 --fixed-rate 100 \
-	--seconds 1 --warmup 0.5 --settle 0.5 --policies default,static-pinning,energy \
+if [ -n "$burn_ko" ] && [ -f "$burn_ko" ]; then
+	if insmod "$burn_ko"; then
+		loaded=1
+		ok burn.insmod
+	else
+		not_ok burn.insmod
+	fi
+else
+	skip burn.insmod "no burn module (the lab builds it)"
+fi
+if [ -n "$loaded" ]; then
+	# burn US CPU...: one process per CPU burns US µs from a common start;
+	# prints the wall time to the last end and each burner's run time
+	# from its schedstat, in µs.
+	burn() {
+		python3 - "$@" <<'PY'
+import fcntl, os, struct, sys, time
+us, cpus = int(sys.argv[1]), [int(c) for c in sys.argv[2:]]
+VS_BURN_US = (1 << 30) | (8 << 16) | (ord("b") << 8) | 1
+t0 = time.monotonic() + 1.0
+pids = []
+for c in cpus:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        os.sched_setaffinity(0, [c])
+        fd = os.open("/dev/vs_burn", os.O_RDONLY)
+        run0 = int(open("/proc/thread-self/schedstat").read().split()[0])
+        time.sleep(max(0, t0 - time.monotonic()))
+        fcntl.ioctl(fd, VS_BURN_US, struct.pack("Q", us))
+        end = time.monotonic()
+        run = int(open("/proc/thread-self/schedstat").read().split()[0]) - run0
+        os.write(w, f"{end} {run}".encode())
+        os._exit(0)
+    os.close(w)
+    pids.append((pid, r))
+ends, runs = [], []
+for pid, r in pids:
+    e, run = os.read(r, 100).decode().split()
+    os.waitpid(pid, 0)
+    ends.append(float(e))
+    runs.append(int(run) // 1000)
+print(int((max(ends) - t0) * 1e6), *runs)
+PY
+	}
+	# in_range LOW VALUE HIGH: LOW <= VALUE < HIGH, all integers.
+	in_range() { [ "${2:-0}" -ge "$1" ] && [ "${2:-0}" -lt "$3" ]; }
+	read -r wall r1 r2 < <(burn 300000 1 2)
+	echo "# two 300 ms burns on CPUs 1 and 2: ${wall} us wall, run ${r1} and ${r2} us"
+	check burn.parallel in_range 290000 "$wall" 450000
+	check burn.own_cpu_time bash -c '[ "${1:-0}" -ge 270000 ] && [ "${2:-0}" -ge 270000 ]' - "$r1" "$r2"
+	read -r wall r1 r2 < <(burn 300000 1 1)
+	echo "# two 300 ms burns on CPU 1: ${wall} us wall, run ${r1} and ${r2} us"
+	check burn.one_cpu_takes_turns in_range 540000 "$wall" 1200000
+fi
+
+settings() {
+	local k
+	for k in enabled cpus io_cpus_min io_cpus_max interval_ms mode; do
+		echo "$k=$(cat /sys/kernel/vspace/$k)"
+	done
+}
+before=$(settings)
+python3 eval/eval.py --out "$out" --seeds 2 --vms 3 --vcpus 2 --work-us 500 \
+	--background 20 --rates 20,60,3000 --bisect 1 --resolution 5 --fixed-rate 30 \
+	--slo-us 50000 --seconds 1 --warmup 0.3 --settle 0.3 --min-samples 20 \
+	--arms default,static-pinning,static-pinning-aa,energy --latency-feed \
 	2>&1 | sed 's/^/# /'
 check eval.completes [ "${PIPESTATUS[0]}" = 0 ]
+check eval.restores_vspace [ "$(settings)" = "$before" ]
 check eval.table [ -s "$out/eval.txt" ]
-check eval.json python3 - "$out/eval.json" <<'PY'
+check eval.json python3 - "$out/eval.json" "$([ -n "$loaded" ] && echo burn)" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+assert r["complete"] and r["burn"] == (sys.argv[2] == "burn"), (r["complete"], r["burn"])
+arms = {"default", "static-pinning", "static-pinning-aa", "energy"}
+managed = len(r["managed_cpus"])
 s = r["summary"]
-assert set(s) == {"default", "static-pinning", "energy"}, s.keys()
-for p, v in s.items():
-    for point in ("fixed", "light"):
-        assert v[point]["busy_core_s"] > 0, (p, v)
-        assert v[point]["p50_us"] > 0, (p, v)
-        assert 0 < v[point]["allocated_core_s"], (p, v)
+assert set(s["arms"]) == arms, s["arms"].keys()
+assert {(x["arm"], x["seed"]) for x in r["runs"]} == {(a, k) for a in arms for k in (1, 2)}
+
+
+def replay(probes):
+    """The sweep and the one bisection step, replayed on what each probe
+    met: the rates probed and the answer must be what they imply."""
+    it, lo, hi = iter(probes), 0, None
+    for rate in (20, 60, 3000):
+        p = next(it)
+        assert p["rate"] == rate, (rate, p["rate"])
+        if not p["meets"]:
+            hi = rate
+            break
+        lo = rate
+    assert hi is not None, "3000/s overloads every server; it cannot pass"
+    mid = (lo + hi) // 2
+    p = next(it)
+    assert p["rate"] == mid, (mid, p["rate"])
+    lo, hi = (mid, hi) if p["meets"] else (lo, mid)
+    assert next(it, None) is None
+    return lo, hi
+
+
 for run in r["runs"]:
-    for point in ("fixed", "light"):
-        f = run[point]
-        assert f["sent"] > 0 and f["replied"] > 0.5 * f["sent"], f
-        assert f["cores_over_time"], f
-    assert len(run["sweep"]) == 2, run["sweep"]
-    assert all(x["replied"] > 0 for x in run["sweep"]), run["sweep"]
-print("# sane:", {p: v["throughput_at_slo"] for p, v in s.items()})
+    probes = run["probes"]
+    assert replay(probes) == (run["throughput_at_slo"], run["first_failing"]), run
+    for p in probes:
+        assert len(p["vms"]) == 3 and all(v["sent"] > 0 for v in p["vms"]), p
+    assert all(p["meets"] == (p["worst_p99_us"] is not None and p["worst_p99_us"] <= 50000
+                              and all(v["replied"] >= 0.99 * v["sent"] for v in p["vms"]))
+               for p in probes)
+    f = run["fixed"]
+    assert len(f["vms"]) == 3 and all(v["replied"] > 0.5 * v["sent"] > 0 for v in f["vms"]), f
+    # Percentiles in order, a lost request making the tail infinite.
+    inf = float("inf")
+    for v in f["vms"]:
+        p50, p99, p999 = (inf if v[k] is None else v[k] for k in ("p50_us", "p99_us", "p999_us"))
+        assert 0 < p50 <= p99 <= p999, v
+        assert (v["replied"] == v["sent"]) or p999 == inf, v
+    worst = max(inf if v["p99_us"] is None else v["p99_us"] for v in f["vms"])
+    assert (f["worst_p99_us"] or inf) == worst, f
+    assert f["busy_core_s"] > 0 and f["model_joules"] > 0, f
+    assert 0 < f["allowed_core_s"] <= managed * f["seconds"] * 1.01, f
+    # Some instructions always run; no more than every CPU's time.
+    assert 0 < f["insn_share"] <= len(r["cpus"]), f
+    assert f["samples"], f
+    if r["burn"]:
+        assert f["burn_s"] > 0, f
+    if run["arm"] == "energy":
+        # --latency-feed: slo_us is the request SLO, and the client's
+        # p99s went to latency_us.
+        assert run["slo_us_read"] == [50000] * 3, run["slo_us_read"]
+        assert run["latency_us_writes"] > 0, run
+        # What may run where agrees with what vspace says it left free.
+        same = sum(len(x["allowed"]) == managed - x["free"] for x in f["samples"])
+        assert 2 * same >= len(f["samples"]), f["samples"]
+    else:
+        assert run["latency_us_writes"] == 0, run
+        # Not placed by vspace: every managed CPU is allowed.
+        assert all(len(x["allowed"]) == managed for x in f["samples"]), f["samples"]
+for k in ("static-pinning-aa/static-pinning:throughput_at_slo",
+          "energy/default:worst_p99_at_fixed", "energy/static-pinning:model_joules_at_fixed"):
+    x = s["ratios"].get(k)
+    if x is None:   # every seed lost requests at the fixed rate: no ratio
+        continue
+    assert x["n"] + x["dropped"] == 2 and x["verdict"] in ("too few seeds", "lost on some seeds"), (k, x)
+    assert x["ci95"][0] <= x["geomean"] <= x["ci95"][1], (k, x)
+assert "agrees_within_2pct" in s["ratios"]["static-pinning-aa/static-pinning:throughput_at_slo"]
+assert s["validity"]["insn_share_no_requests"] is not None
+print("# sane:", {a: v["throughput_at_slo_mean"] for a, v in s["arms"].items()},
+      "insn share", s["validity"]["insn_share_max"])
 PY
+
+# --kvm, the real-host mode, on nested KVM guests (the lab's guest shape):
+# the script works end to end; a real host is where its numbers mean
+# something (Documentation/evaluation.rst).
+kernel=${GUEST_KERNEL:-${LAB_CACHE:+$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER}}
+modprobe -q kvm_amd 2>/dev/null || modprobe -q kvm_intel 2>/dev/null
+if [ -c /dev/kvm ] && [ -f "${kernel:-}" ] && command -v qemu-system-x86_64 >/dev/null; then
+	[ -n "$loaded" ] && rmmod vs_burn && loaded=
+	kout=$out/kvm
+	GUEST_DIR=$out/guests GUEST_BOOT_WAIT=150 python3 eval/eval.py --out "$kout" --kvm --guest-shape lab \
+		--guest-kernel "$kernel" --vms 2 --vcpus 1 --work-us 300 --background 0 \
+		--seeds 1 --arms default,energy --rates 5 --fixed-rate 5 --slo-us 2000000 \
+		--seconds 2 --warmup 0.5 --settle 0.5 --min-samples 5 \
+		2>&1 | sed 's/^/# /'
+	check eval.kvm.completes [ "${PIPESTATUS[0]}" = 0 ]
+	check eval.kvm.restores_vspace [ "$(settings)" = "$before" ]
+	check eval.kvm.guests_stopped bash -c '! pgrep -f "qemu-system-x86_64.*-name ev[0-9]"'
+	check eval.kvm.taps_gone python3 -c '
+import json, os, sys
+taps = json.load(open(sys.argv[1]))["taps"]
+assert taps and not any(os.path.exists("/sys/class/net/" + t) for t in taps), taps
+' "$kout/eval.json"
+	check eval.kvm.json python3 - "$kout/eval.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["complete"] and r["kvm"] and not r["burn"], r
+h = r["host"]
+assert h["kernel"] and h["qemu"].startswith("QEMU emulator") and h["vspace"], h
+assert r["summary"]["validity"]["valid"] is None
+assert {x["arm"] for x in r["runs"]} == {"default", "energy"}
+for run in r["runs"]:
+    for p in run["probes"] + [run["fixed"]]:
+        assert len(p["vms"]) == 2, p
+        # Every guest's reqserver answered.
+        assert all(v["replied"] > 0 for v in p["vms"]), p
+    if run["arm"] == "energy":
+        # No latency feed: slo_us is the threads' wakeup-delay budget,
+        # a tenth of the request SLO.
+        assert run["slo_us_read"] == [200000] * 2, run
+print("# guests answered:", [[v["replied"] for v in run["fixed"]["vms"]] for run in r["runs"]])
+PY
+else
+	skip eval.kvm "no /dev/kvm, guest kernel or QEMU"
+fi
 echo "1..$n"
 exit $failed

@@ -19,6 +19,11 @@
 # GUEST_QUEUES: when set above 1, the NIC is multiqueue with that many
 # queue pairs (queues=N, mq=on): QEMU opens /dev/vhost-net once per pair,
 # so the guest has that many vhost-net workers.
+# GUEST_SERVER, GUEST_SERVE: the evaluation's servers (make eval --kvm):
+# GUEST_SERVER is a static reqserver binary to put in the initramfs, and
+# GUEST_SERVE its options with commas for spaces (e.g. "-b,40,-c,2"); the
+# guest brings eth0 up, starts reqserver on it, then says it is up.
+# GUEST_SMP: vCPUs of a guest on a real KVM host (-cpu host; default 2).
 # GUEST_IP: when set, the guest loads its virtio-net driver and takes this
 # address (a /24) on eth0, so it answers pings. Such a guest runs 1 vCPU
 # with QEMU's own interrupt controller and a plain CPU model: nested in the
@@ -52,28 +57,51 @@ guest_net_modules() {
 }
 
 guest_initramfs() {
-	local root=$GUEST_DIR/root img=$GUEST_DIR/tiny.cpio.gz
+	local root=$GUEST_DIR/root$1 img=$GUEST_DIR/tiny$1.cpio.gz
 	[ -f "$img" ] && return 0
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,proc,sys,dev}
 	cp "$(command -v busybox)" "$root/bin/busybox" || return 1
+	if [ -n "$1" ]; then
+		cp "$GUEST_SERVER" "$root/bin/reqserver" || return 1
+	fi
 	guest_net_modules "$root/mod" || return 1
 	cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 for arg in $(cat /proc/cmdline); do
-	case $arg in vspace.ip=*) ip=${arg#vspace.ip=} ;; esac
+	case $arg in
+	vspace.ip=*) ip=${arg#vspace.ip=} ;;
+	vspace.serve=*) serve=${arg#vspace.serve=} ;;
+	esac
 done
-if [ -n "$ip" ]; then
+if [ -n "$ip$serve" ]; then
 	for m in $(cat /mod/order); do insmod /mod/$m; done
-	ifconfig eth0 "$ip" netmask 255.255.255.0 up
+	ifconfig eth0 ${ip:+"$ip" netmask 255.255.255.0} up
+fi
+if [ -n "$serve" ]; then
+	# A background job's stdin is /dev/null: the shell needs /dev.
+	mount -t devtmpfs devtmpfs /dev
+	/bin/reqserver $(echo "$serve" | tr , ' ') eth0 >/reqserver.log 2>&1 &
+	i=0
+	until grep -q '^reqserver up' /reqserver.log || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cat /reqserver.log
+	if ! grep -q '^reqserver up' /reqserver.log; then
+		echo "tiny guest failed: no reqserver"
+		while :; do sleep 1; done
+	fi
 fi
 echo "tiny guest up"
 while :; do sleep 1; done
 INIT
 	chmod 755 "$root/init"
-	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$img"
+	# Into place whole: an interrupted build leaves no image to reuse.
+	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$img.tmp" &&
+		mv "$img.tmp" "$img"
 }
 
 # Run "$@" in a new session inside the cgroup $1: the subshell joins it
@@ -89,11 +117,17 @@ guest_scoped() {
 }
 
 guest_start() {
-	local name=$1 n cpu=(-cpu host -smp 2) append="console=ttyS0 quiet panic=-1"
-	local run=() q=${GUEST_QUEUES:-1} mq="" mqdev=""
+	local name=$1 n cpu=(-cpu host -smp "${GUEST_SMP:-2}")
+	local append="console=ttyS0 quiet panic=-1" run=() q=${GUEST_QUEUES:-1}
+	local mq="" mqdev="" flavour=""
 	shift
 	mkdir -p "$GUEST_DIR"
-	guest_initramfs || return 1
+	if [ -n "${GUEST_SERVE:-}" ]; then
+		# One image per kernel (its modules) and reqserver build.
+		flavour=-serve-$(basename "$GUEST_KERNEL")-$(cksum <"$GUEST_SERVER" | cut -d' ' -f1)
+		append+=" vspace.serve=$GUEST_SERVE"
+	fi
+	guest_initramfs "$flavour" || return 1
 	modprobe -q tun; modprobe -q vhost_net
 	n=0
 	while [ -e "/sys/class/net/vstap$n" ]; do n=$((n + 1)); done
@@ -114,7 +148,7 @@ guest_start() {
 	fi
 	"${run[@]}" qemu-system-x86_64 -enable-kvm "${cpu[@]}" -m 128 \
 		-nodefaults -display none -no-reboot "$@" \
-		-kernel "$GUEST_KERNEL" -initrd "$GUEST_DIR/tiny.cpio.gz" \
+		-kernel "$GUEST_KERNEL" -initrd "$GUEST_DIR/tiny$flavour.cpio.gz" \
 		-append "$append" \
 		-serial file:"$GUEST_DIR/$name.log" \
 		-netdev tap,id=n0,ifname=vstap$n,script=no,downscript=no,vhost=on$mq \

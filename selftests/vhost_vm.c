@@ -7,6 +7,9 @@
  *   -c N  N threads named "CPU n/KVM";
  *   -K    hold a real KVM VM (KVM_CREATE_VM on /dev/kvm);
  *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep);
+ *   -B    work (-b's and -S's) is the thread's own CPU time, burnt through
+ *         /dev/vs_burn when loaded (the parallel lab, selftests/burn), not
+ *         time on the clock (vnet_work());
  *   -I    vCPU threads never wake (pause()), as halted vCPUs of an idle
  *         guest: nothing but vspace's own work runs (make scale);
  *   -e MS on SIGUSR1, each vCPU thread burns MS ms of its own CPU time and
@@ -176,14 +179,6 @@ static int start_nic(int queues, const char *ifname, int kthread,
 	return 0;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The calling thread's CPU time, in ms. */
 static long long thread_cpu_ms(void)
 {
@@ -213,10 +208,8 @@ static void *vcpu(void *arg)
 		pthread_exit(NULL);
 	}
 	for (;;) {
-		long long start = now_ns();
-
-		while (duty && now_ns() - start < duty * 100000LL)
-			;
+		if (duty)
+			vnet_work(duty * 100);
 		usleep((100 - duty) * 100);
 	}
 	return NULL;
@@ -275,13 +268,14 @@ int main(int argc, char **argv)
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:Ie:d:t:l:r:i:o:S:g:sq:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:BIe:d:t:l:r:i:o:S:g:sq:")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
 		case 'k': kthread = 1; break;
 		case 'K': kvm = 1; break;
 		case 'b': duty = atoi(optarg); break;
+		case 'B': vnet_cpu_work = 1; break;
 		case 'I': idle = 1; break;
 		case 'e': exit_ms = atoi(optarg); break;
 		case 'd': delay = atoi(optarg); break;
@@ -295,7 +289,7 @@ int main(int argc, char **argv)
 		case 's': session = 1; break;
 		case 'q': queues = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-I] [-e MS] [-d MS]\n"
+			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-B] [-I] [-e MS] [-d MS]\n"
 				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]] [-S US]\n"
 				"       [-q QUEUES] [-g CGROUP] [-s]\n");
 			return 2;

@@ -41,11 +41,34 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 
 void vnet_stop_peer(struct vnet *v);
 
+#define VNET_ETH_P	0x88b5		/* IEEE local experimental */
+#define VNET_MAGIC	0x76737063u	/* "vspc" */
+
+/* A request from reqclient to a server, after the Ethernet header. */
+struct vnet_req {
+	uint32_t magic;
+	uint32_t tap;
+	uint64_t seq;
+	uint64_t due_ns;	/* when it was meant to leave (open loop) */
+	uint32_t work_us;	/* its service time; 0: the server's own */
+	uint32_t pad;
+};
+
 /*
- * Serve requests from the tap side (reqclient): each frame costs @work_us
- * of CPU and is sent back. Until vnet_stop.
+ * Serve requests from the tap side (reqclient): each frame costs its
+ * work_us (or @work_us) of CPU and is sent back. Until vnet_stop.
  */
 int vnet_serve(struct vnet *v, unsigned int work_us);
+
+/*
+ * How requests' work is done: 0 (default) spins until @us have passed on
+ * the clock; 1 takes @us of the thread's own CPU time, by burning through
+ * /dev/vs_burn (selftests/burn: the parallel lab) when that module is
+ * loaded, else by spinning on the thread's CPU clock. A preempted request
+ * then takes longer, as on a real machine.
+ */
+extern int vnet_cpu_work;
+void vnet_work(unsigned int us);
 
 /* Set (from a signal handler) to end vnet_run() early. */
 extern volatile int vnet_stop;
