@@ -36,8 +36,6 @@
 #define BUF		2048		/* bytes per buffer */
 #define HDR		sizeof(struct virtio_net_hdr_mrg_rxbuf)
 #define INFLIGHT	64
-#define ETH_P_VNET	VNET_ETH_P
-#define MAGIC		VNET_MAGIC
 
 enum { RXQ, TXQ };
 
@@ -307,10 +305,10 @@ int vnet_start_peer(struct vnet *v)
 {
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_VNET),
+		.sll_protocol = htons(VNET_ETH_P),
 		.sll_ifindex = v->ifindex,
 	};
-	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_VNET));
+	int s = socket(AF_PACKET, SOCK_RAW, htons(VNET_ETH_P));
 	pid_t parent = getpid();
 
 	if (s < 0 || bind(s, (void *)&sll, sizeof(sll)))
@@ -391,14 +389,14 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 		while (seq < count && seq - res->received < INFLIGHT && nfree &&
 		       (!pps || seq * 1000000000ULL / pps <= now - start)) {
 			char *b;
-			struct payload p = { MAGIC, 0, seq, now_ns() };
+			struct payload p = { VNET_MAGIC, 0, seq, now_ns() };
 
 			id = free_tx[--nfree];
 			b = v->vqs[TXQ].bufs + (size_t)id * BUF;
 			memset(b, 0, HDR + len);
 			memcpy(b + HDR, dst, ETH_ALEN);
 			memcpy(b + HDR + ETH_ALEN, src, ETH_ALEN);
-			*(uint16_t *)(b + HDR + 2 * ETH_ALEN) = htons(ETH_P_VNET);
+			*(uint16_t *)(b + HDR + 2 * ETH_ALEN) = htons(VNET_ETH_P);
 			memcpy(b + HDR + ETH_HLEN, &p, sizeof(p));
 			vq_post(&v->vqs[TXQ], id, HDR + len, 0);
 			seq++;
@@ -414,7 +412,7 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 			char *b = v->vqs[RXQ].bufs + (size_t)id * BUF;
 
 			memcpy(&p, b + HDR + ETH_HLEN, sizeof(p));
-			if (ulen >= HDR + ETH_HLEN + sizeof(p) && p.magic == MAGIC &&
+			if (ulen >= HDR + ETH_HLEN + sizeof(p) && p.magic == VNET_MAGIC &&
 			    p.seq < count && (p.seq >= nrtt || !rtt[p.seq])) {
 				if (p.seq < nrtt)
 					rtt[p.seq] = now_ns() - p.sent_ns;
@@ -496,12 +494,12 @@ int vnet_serve(struct vnet *v, unsigned int work_us)
 			got = 1;
 			/* Requests only: not what the host's stack sends. */
 			if (ulen > HDR + ETH_HLEN && ulen <= BUF &&
-			    *(uint16_t *)(in + HDR + 2 * ETH_ALEN) == htons(ETH_P_VNET)) {
+			    *(uint16_t *)(in + HDR + 2 * ETH_ALEN) == htons(VNET_ETH_P)) {
 				if (ulen >= HDR + ETH_HLEN + sizeof(req))
 					memcpy(&req, in + HDR + ETH_HLEN, sizeof(req));
 				else
 					req.magic = 0;
-				vnet_work(req.magic == MAGIC && req.work_us ?
+				vnet_work(req.magic == VNET_MAGIC && req.work_us ?
 					  req.work_us : work_us);
 				tid = free_tx[--nfree];
 				out = v->vqs[TXQ].bufs + (size_t)tid * BUF;
