@@ -344,9 +344,12 @@ void vspace_policy_decide(struct vspace_policy *p,
 	u32 why = 0, io_hi, cap;
 	int g, first;
 
-	out->old_vm = p->vm;
-	out->old_io = p->io;
-	out->old_free = p->ncpus - p->vm - p->io;
+	/* Whole: a decision with no CPU or no interval has no demand. */
+	*out = (struct vspace_policy_out){
+		.old_vm = p->vm,
+		.old_io = p->io,
+		.old_free = p->ncpus - p->vm - p->io,
+	};
 	p->tick++;
 	if (vspace_policy_clamp(p, n, in->io_min, in->io_max, mode))
 		why |= VSPACE_WHY_BOUNDS;

@@ -165,10 +165,29 @@ for run in r["runs"]:
         # What may run where agrees with what vspace says it left free.
         same = sum(len(x["allowed"]) == managed - x["free"] for x in f["samples"])
         assert 2 * same >= len(f["samples"]), f["samples"]
+        # The decisions while measured, from vspace's log: in time order,
+        # each from where the one before left the groups, within the CPUs.
+        # Every managed CPU is online here: the groups and the free CPUs
+        # add up to them. The decisions while measured, from vspace's
+        # log: in time order, each from where the one before left the
+        # groups, and the steps timed in order within the measurement.
+        g = run["groups_at_start"]
+        assert 0 < g["vm"] and g["vm"] + g["io"] <= managed, g
+        d = run["decisions"]
+        assert [x["t"] for x in d] == sorted(x["t"] for x in d), d
+        assert all(0 <= x["t"] <= run["seconds"] + 0.01 and x["reason"] for x in d), d
+        assert all(x["vm"] + x["io"] + x["free"] == managed for x in d), d
+        assert all((b["old_vm"], b["old_io"]) == (a["vm"], a["io"])
+                   for a, b in zip([g] + d, d)), (g, d)
+        assert not run["decisions_truncated"], run
+        steps = [p["t"] for p in probes] + [f["t"]]
+        assert all(0 <= a[0] < a[1] <= b[0] for a, b in zip(steps, steps[1:])), steps
+        assert steps[-1][1] <= run["seconds"], (steps, run["seconds"])
     else:
         assert run["latency_us_writes"] == 0, run
         # Not placed by vspace: every managed CPU is allowed.
         assert all(len(x["allowed"]) == managed for x in f["samples"]), f["samples"]
+        assert "decisions" not in run and "t" not in f, run
 for k in ("static-pinning-aa/static-pinning:throughput_at_slo",
           "energy/default:worst_p99_at_fixed", "energy/static-pinning:model_joules_at_fixed"):
     x = s["ratios"].get(k)

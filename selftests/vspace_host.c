@@ -123,6 +123,41 @@ static int online_cpus(cpu_set_t *set)
 	return read_cpus("/sys/devices/system/cpu/online", set);
 }
 
+/*
+ * The CPUs of @tid's cpuset: cpuset.cpus.effective of its cgroup or, where
+ * the cpuset controller is not enabled, of its nearest ancestor.
+ */
+static int cpuset_of(pid_t tid, cpu_set_t *set)
+{
+	char path[PATH_MAX], text[PATH_MAX - 64], *cg, *slash;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", tid);
+	if (vs_read_file(path, text, sizeof(text)))
+		return -1;
+	/* The unified hierarchy's line; v1 ones may come first. */
+	cg = strstr(text, "\n0::/");
+	if (!strncmp(text, "0::/", 4))
+		cg = text + 3;
+	else if (cg)
+		cg += 4;
+	else
+		return -1;
+	cg[strcspn(cg, "\n")] = '\0';
+	for (;;) {
+		snprintf(path, sizeof(path), CG_ROOT "%s/cpuset.cpus.effective",
+			 strcmp(cg, "/") ? cg : "");
+		ret = read_cpus(path, set);
+		if (ret != -ENOENT)
+			return ret;
+		slash = strrchr(cg, '/');
+		if (!slash || slash == cg)
+			break;
+		*slash = '\0';
+	}
+	return read_cpus(CG_ROOT "/cpuset.cpus.effective", set);
+}
+
 static int highest_cpu(const cpu_set_t *set)
 {
 	int cpu;
@@ -1091,15 +1126,22 @@ TEST_F(host, operator_taskset_is_kept)
 	add_vm(_metadata, self);
 	wait_all(_metadata, self, WAIT_MS);
 	ASSERT_EQ(0, read_groups(&g));
+	/*
+	 * What the kernel grants is the request within the thread's cpuset.
+	 * It is not read back: vspace may already have placed b again.
+	 */
+	ASSERT_EQ(0, cpuset_of(a->tid, &cur));
+	CPU_AND(&cur, &cur, &online);
 	CPU_ZERO(&out);
-	CPU_SET(highest_cpu(&online), &out);
-	if (CPU_ISSET(highest_cpu(&online), &g.vm))
-		SKIP(return, "vm_cpus %s holds every CPU", CL(&g.vm));
-
+	CPU_SET(highest_cpu(&cur), &out);
+	if (CPU_ISSET(highest_cpu(&cur), &g.vm))
+		SKIP(return, "vm_cpus %s holds every CPU of the cpuset %s",
+		     CL(&g.vm), CL(&cur));
 	ASSERT_EQ(0, sched_setaffinity(a->tid, sizeof(out), &out));
+	a->allowed = out;
+	ASSERT_EQ(0, cpuset_of(b->tid, &cur));
 	ASSERT_EQ(0, sched_setaffinity(b->tid, sizeof(online), &online));
-	ASSERT_EQ(0, cpus_of(a->tid, &a->allowed));
-	ASSERT_EQ(0, cpus_of(b->tid, &b->allowed));
+	CPU_AND(&b->allowed, &online, &cur);
 	/* Let vspace see it, then check it left the operator's choice. */
 	usleep(3 * INTERVAL_MS * 1000);
 	wait_all(_metadata, self, WAIT_MS);
@@ -1324,6 +1366,92 @@ TEST_F_TIMEOUT(host, restore_keeps_offline_cpu, 60)
 	EXPECT_TRUE(CPU_EQUAL(&cur, &pair)) {
 		TH_LOG("tid %d has %s once cpu1 is back, wants %s", a->tid,
 		       CL(&cur), CL(&pair));
+	}
+}
+
+/* The decisions file whole into @text; its length, or -1. */
+static ssize_t read_decisions(char *text, size_t len)
+{
+	ssize_t got = 0, r;
+	int fd;
+
+	fd = open(VSPACE_SYSFS_DIR "/decisions", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, text + got, len - 1 - got)) > 0)
+		got += r;
+	close(fd);
+	text[got] = '\0';
+	return r < 0 ? -1 : got;
+}
+
+/* Field @i (from 0) of a space-separated @line, or NULL. */
+static const char *field(const char *line, int i)
+{
+	for (; i > 0 && line; i--) {
+		line = strchr(line, ' ');
+		if (line)
+			line++;
+	}
+	return line;
+}
+
+/*
+ * A decision taken with no usable CPU (every CPU of "cpus" offline) is
+ * logged whole: a mode change then records no demand, not what a period
+ * with busy vCPUs before it left on the worker's stack.
+ */
+TEST_F_TIMEOUT(host, decision_without_cpus, 60)
+{
+	char text[32768], mode[64], want[16], state[8], *line, *save;
+	unsigned long long t, vd, iod, since;
+	struct timespec ts;
+	int found = 0;
+
+	NEED_VHOST();
+	if (vs_read_file(cpu1_online, state, sizeof(state)) || strcmp(state, "1"))
+		SKIP(return, "cpu1 cannot be taken offline here");
+	START_VM("-w 1 -c 2");
+	add_vm(_metadata, self);
+	wait_all(_metadata, self, WAIT_MS);
+	/* Periods with busy vCPUs: a demand for the stack to keep. */
+	usleep(5 * INTERVAL_MS * 1000);
+	ASSERT_EQ(0, vs_read("mode", mode, sizeof(mode)));
+	snprintf(want, sizeof(want), "%s",
+		 strstr(mode, "[performance]") ? "energy" : "performance");
+	ASSERT_EQ(0, vs_write("io_cpus_min", "0"));
+	ASSERT_EQ(0, vs_write("cpus", "1"));
+	usleep(3 * INTERVAL_MS * 1000);
+	if (vs_write_file(cpu1_online, "0", 1))
+		SKIP(return, "cpu1 cannot be taken offline here");
+	self->cpu1_off = true;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	since = ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	EXPECT_EQ(0, vs_write("mode", want));
+	usleep(5 * INTERVAL_MS * 1000);
+	EXPECT_LT(0, read_decisions(text, sizeof(text)));
+	/* Back as it was: "mode" reads as a list, the bracketed one. */
+	*strchr(strchr(mode, '['), ']') = '\0';
+	EXPECT_EQ(0, vs_write("mode", strchr(mode, '[') + 1));
+	ASSERT_EQ(0, vs_write_file(cpu1_online, "1", 1));
+	self->cpu1_off = false;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *m = field(line, 1), *why = field(line, 16);
+
+		t = strtoull(line, NULL, 10);
+		if (!why || t < since || strncmp(m, want, strlen(want)) ||
+		    m[strlen(want)] != ' ' || !strstr(why, "mode"))
+			continue;
+		vd = strtoull(field(line, 10), NULL, 10);
+		iod = strtoull(field(line, 11), NULL, 10);
+		found++;
+		EXPECT_TRUE(!vd && !iod) {
+			TH_LOG("with no usable CPU: %s", line);
+		}
+	}
+	EXPECT_LT(0, found) {
+		TH_LOG("no decision with reason mode to %s", want);
 	}
 }
 

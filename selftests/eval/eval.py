@@ -86,6 +86,69 @@ def vspace_binds(arm):
     return arm not in ("default", "static-pinning", "static-pinning-aa")
 
 
+DECISION_FIELDS = ("time_ms mode old_vm old_io old_free vm io free vm_util_pct "
+                   "io_util_pct vm_demand_mcpu io_demand_mcpu vm_p99_wait_us "
+                   "io_p99_wait_us slo_missed confined reason").split()
+DECISIONS_KEPT = 64     # what vspace's decisions file holds
+
+
+def boot_ms():
+    """The decisions file's clock."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME) * 1000
+
+
+class DecisionLog:
+    """vspace's decisions over one measurement, taken from the decisions
+    file after each step (it keeps the last 64), times in s from the
+    start; the group sizes at the start, as the policy had them; and
+    whether a step may have outrun the file."""
+
+    def __init__(self):
+        self.t0 = math.floor(boot_ms())
+        self.decisions, self.start, self.truncated = [], None, False
+        # The newest time_ms taken, and how many decisions bear it: the
+        # next read skips those (times are whole ms, and several
+        # decisions may share one).
+        self.last = (self.t0, 0)
+
+    def read(self):
+        lines = [dict(zip(DECISION_FIELDS, ln.split()))
+                 for ln in rd("decisions").splitlines() if ln and not ln.startswith("#")]
+        assert all(len(d) == len(DECISION_FIELDS) for d in lines), lines
+        before = [d for d in lines if int(d["time_ms"]) < self.t0]
+        if self.start is None and before:
+            self.start = {"vm": int(before[-1]["vm"]), "io": int(before[-1]["io"])}
+        last_ms, skip = self.last
+        if len(lines) >= DECISIONS_KEPT and int(lines[0]["time_ms"]) > last_ms:
+            self.truncated = True
+        for d in lines:
+            t = int(d["time_ms"])
+            if t < last_ms:
+                continue
+            if t == last_ms and skip:
+                skip -= 1
+                continue
+            self.decisions.append({
+                "t": round((t - self.t0) / 1000, 3),
+                "old_vm": int(d["old_vm"]), "old_io": int(d["old_io"]),
+                "vm": int(d["vm"]), "io": int(d["io"]), "free": int(d["free"]),
+                "reason": d["reason"], "slo_missed": int(d["slo_missed"])})
+        newest = int(lines[-1]["time_ms"]) if lines else 0
+        if newest >= last_ms:
+            self.last = (newest, sum(int(d["time_ms"]) == newest for d in lines))
+        if self.start is None and self.decisions:
+            self.start = {"vm": self.decisions[0]["old_vm"], "io": self.decisions[0]["old_io"]}
+
+    def now(self):
+        return round((boot_ms() - self.t0) / 1000, 3)
+
+    def result(self):
+        start = self.start or {"vm": len(cpulist(rd("vm_cpus"))),
+                               "io": len(cpulist(rd("io_cpus"))), "from_masks": True}
+        return {"groups_at_start": start, "decisions": self.decisions,
+                "decisions_truncated": self.truncated}
+
+
 def setaff(tid, cpus):
     try:
         os.sched_setaffinity(tid, cpus)
@@ -249,6 +312,7 @@ class Lab:
         self.guests = []
         self.clients = set()
         self.fed = 0
+        self.declog = None
         self.bin = args.bin or os.path.join(TOP, "selftests")
 
     def start_kvm_guests(self):
@@ -451,8 +515,13 @@ class Lab:
                 raise RuntimeError(f"guest {pid} died")
 
     def probe(self, arm, rate, seed, log):
+        t = self.declog.now() if self.declog else None
         self.client(rate, self.a.warmup, seed + 1000, arm)   # the policy adapts
         r = self.client(rate, self.seconds(rate), seed, arm)
+        if self.declog:
+            # What the policy did at this rate, warm-up included.
+            self.declog.read()
+            r["t"] = [t, self.declog.now()]
         self.check_vms()
         r["meets"] = self.meets(r)
         log.append(r)
@@ -517,6 +586,9 @@ class Lab:
         i1, burn1 = cpu_idle_ns(), burned_ns()
         rapl = rapl_joules(rapl0, rapl_uj())
         after = [sched_counts(pid) for pid, _, _ in self.vms]
+        if self.declog:
+            self.declog.read()
+            r["t"] = [round(self.declog.now() - dt, 3), self.declog.now()]
         self.check_vms()
         busy = busy_s(i0, i1, dt)
         burn_s = (burn1 - burn0) / 1e9
@@ -554,10 +626,16 @@ class Lab:
             # What the policy was told, read back from vspace.
             res["slo_us_read"] = [int(rd(f"vms/{pid}/slo_us")) for pid, _, _ in self.vms]
         self.fed = 0
+        self.declog = None
+        # What vspace's policy changes while measured, and why.
+        self.declog = DecisionLog() if vspace_binds(arm) else None
         lo, hi, log = self.throughput_at_slo(arm, seed)
         res.update({"throughput_at_slo": lo, "first_failing": hi, "probes": log})
         res["fixed"] = self.at_rate(arm, self.a.fixed_rate, seed)
         res["latency_us_writes"] = self.fed
+        if self.declog:
+            res.update(self.declog.result())
+            res["seconds"] = self.declog.now()
         return res
 
 
@@ -618,6 +696,17 @@ def summarize(runs, arms):
             "model_joules_mean": round(statistics.mean(x["model_joules"] for x in f), 2),
             "insn_share_max": max(x["insn_share"] for x in f),
         }
+        if all("decisions" in r for r in rs):
+            reasons = {}
+            for r in rs:
+                for d in r["decisions"]:
+                    for why in d["reason"].split("+"):
+                        reasons[why] = reasons.get(why, 0) + 1
+            out["arms"][arm].update({
+                "decisions_per_min": round(60 * sum(len(r["decisions"]) for r in rs)
+                                           / sum(r["seconds"] for r in rs), 1),
+                "decision_reasons": dict(sorted(reasons.items())),
+                "decisions_truncated": sum(r["decisions_truncated"] for r in rs)})
     for base in BASELINES:
         for arm in arms:
             if arm == base:
@@ -680,6 +769,14 @@ def table(summary, args, burn):
         lines.append(f"{arm:<18} {thr:>8} {p99:>9} "
                      f"{s['busy_core_s_mean']:>9.2f} {s['allowed_core_s_mean']:>11.2f} "
                      f"{s['model_joules_mean']:>8.1f} {s['insn_share_max']:>6.3f}")
+    dec = [f"  {arm:<16} {s['decisions_per_min']:>5}/min  "
+           + (" ".join(f"{k} {v}" for k, v in s["decision_reasons"].items()) or "none")
+           + (f"  (at least: {s['decisions_truncated']} runs outran the file's 64)"
+              if s["decisions_truncated"] else "")
+           for arm, s in summary["arms"].items() if "decisions_per_min" in s]
+    if dec:
+        lines += ["", "vspace's decisions while measured, sweep and fixed rate "
+                  "(all seeds; reason counts):"] + dec
     lines += ["", "paired ratios (geometric mean over seeds, 95% bootstrap interval; "
               "throughput only where a sweep rate failed):"]
     for k, r in summary["ratios"].items():

@@ -7,9 +7,14 @@
 #                highest seed
 #   cores.png    managed CPUs some VM thread may use, over the fixed-rate
 #                run of the first seed, per arm
+#   decisions.png the sizes vspace's policy gave the VM and I/O groups over
+#                the first seed's whole measurement (sweep, bisection,
+#                fixed rate), per arm vspace places, each change marked
+#                with its reason
 set -eu
 dir=$1
-read -r n managed slo < <(python3 - "$dir" <<'PY'
+rm -f "$dir/decisions.png"	# drawn again only if an arm has decisions
+read -r n managed slo ndec < <(python3 - "$dir" <<'PY'
 import json, os, statistics, sys
 d = sys.argv[1]
 r = json.load(open(os.path.join(d, "eval.json")))
@@ -36,7 +41,27 @@ with open(os.path.join(d, "cores.dat"), "w") as f:
         for s in run["fixed"]["samples"]:
             f.write(f'{s["t"]} {len(s["allowed"])}\n')
         f.write("\n\n")
-print(len(arms), len(r["managed_cpus"]), r["config"]["slo_us"] / 1000)
+dec = []
+with open(os.path.join(d, "decisions.dat"), "w") as f, \
+     open(os.path.join(d, "rates.dat"), "w") as g:
+    for a in arms:
+        run = min((x for x in r["runs"] if x["arm"] == a), key=lambda x: x["seed"])
+        if "decisions" not in run:
+            continue
+        dec.append(a)
+        now = run["groups_at_start"]
+        f.write(f'0 {now["vm"]} {now["io"]} -\n')
+        for x in run["decisions"]:
+            f.write(f'{x["t"]} {x["vm"]} {x["io"]} {x["reason"]}\n')
+            now = x
+        end = max([run["seconds"]] + [x["t"] for x in run["decisions"]])
+        f.write(f'{end} {now["vm"]} {now["io"]} -\n\n\n')
+        for p in run["probes"] + [dict(run["fixed"], rate=f'{run["fixed"]["rate"]}*')]:
+            g.write(f'{p["t"][0]} {p["rate"]}\n')
+        g.write("\n\n")
+with open(os.path.join(d, "decisions.arms"), "w") as f:
+    f.write(" ".join(dec))
+print(len(arms), len(r["managed_cpus"]), r["config"]["slo_us"] / 1000, len(dec))
 PY
 )
 gnuplot <<GP
@@ -63,4 +88,26 @@ set yrange [0:$managed + 0.5]
 set key title "(offset 0.05 apart)"
 plot for [i=0:$((n - 1))] "$dir/cores.dat" index i using 1:(\$2 + 0.05 * i) with steps lw 2 title columnheader(1)
 GP
-rm -f "$dir/latency.dat" "$dir/cores.dat"
+if [ "$ndec" -gt 0 ]; then
+	gnuplot <<GP
+set terminal pngcairo size 900,$((200 + 180 * ndec)) font ",11"
+set output "$dir/decisions.png"
+set termoption noenhanced
+arms = '$(cat "$dir/decisions.arms")'
+set multiplot layout $ndec,1 title "vspace's groups over the first seed's measurement, each change with its reason\\n(grey: the rate probed from there, per VM per s; *: the fixed rate)"
+set yrange [0:$managed + 1]
+set ylabel "CPUs"
+set key outside right top vertical
+do for [i=0:$((ndec - 1))] {
+	set title word(arms, i + 1)
+	if (i == $((ndec - 1))) { set xlabel "seconds" }
+	plot "$dir/decisions.dat" index i using 1:2 with steps lw 2 title "VM group", \
+	     "" index i using 1:3 with steps lw 2 dt 2 title "I/O group", \
+	     "" index i using 1:(\$2 + 0.35):(stringcolumn(4) eq "-" ? "" : stringcolumn(4)) with labels font ",8" notitle, \
+	     "$dir/rates.dat" index i using 1:($managed + 0.6):(stringcolumn(2)) with labels left font ",7" tc rgb "gray40" notitle, \
+	     "" index i using 1:($managed + 0.6) with impulses lc rgb "gray80" notitle
+}
+unset multiplot
+GP
+fi
+rm -f "$dir/latency.dat" "$dir/cores.dat" "$dir/decisions.dat" "$dir/decisions.arms" "$dir/rates.dat"

@@ -593,6 +593,24 @@ static void test_degenerate(void)
 	s.in.io_max = 3;
 	vspace_policy_decide(&s.p, &s.in, &s.out);
 	CHECK(!s.out.why, "zero interval: reason %#x", s.out.why);
+
+	/*
+	 * Every CPU gone after busy intervals, then a mode change: the
+	 * decision is logged, and all of it is written (no demand), not
+	 * what the caller's output held before.
+	 */
+	sim_init(&s, 4, VSPACE_MODE_PERFORMANCE);
+	run(&s, 50, 3000, 1000);
+	memset(&s.out, 0xa5, sizeof(s.out));
+	s.in.ncpus = 0;
+	s.in.mode = VSPACE_MODE_ENERGY;
+	vspace_policy_decide(&s.p, &s.in, &s.out);
+	CHECK(s.out.why & VSPACE_WHY_MODE, "no CPUs, mode change: reason %#x",
+	      s.out.why);
+	CHECK(!s.out.demand[VSPACE_PG_VM] && !s.out.demand[VSPACE_PG_IO],
+	      "no CPUs: demand %llu %llu left in the output",
+	      (unsigned long long)s.out.demand[VSPACE_PG_VM],
+	      (unsigned long long)s.out.demand[VSPACE_PG_IO]);
 }
 
 /* A host for the layout: @nodes x @cores x @threads CPUs. */
