@@ -165,8 +165,6 @@ for run in r["runs"]:
         # What may run where agrees with what vspace says it left free.
         same = sum(len(x["allowed"]) == managed - x["free"] for x in f["samples"])
         assert 2 * same >= len(f["samples"]), f["samples"]
-        # The decisions while measured, from vspace's log: in time order,
-        # each from where the one before left the groups, within the CPUs.
         # Every managed CPU is online here: the groups and the free CPUs
         # add up to them. The decisions while measured, from vspace's
         # log: in time order, each from where the one before left the

@@ -630,6 +630,7 @@ FIXTURE(host) {
 	int nfakes;
 	pid_t procs[4];			/* other helper processes */
 	char enabled[8], interval[16], cpus[256], io_min[16], auto_disc[8];
+	char mode[64];
 	struct th *th;
 	int nth;
 	char scope[PATH_MAX];
@@ -647,6 +648,7 @@ FIXTURE_SETUP(host)
 	ASSERT_EQ(0, vs_read("cpus", self->cpus, sizeof(self->cpus)));
 	ASSERT_EQ(0, vs_read("io_cpus_min", self->io_min, sizeof(self->io_min)));
 	ASSERT_EQ(0, vs_read("auto_discover", self->auto_disc, sizeof(self->auto_disc)));
+	ASSERT_EQ(0, vs_read("mode", self->mode, sizeof(self->mode)));
 	self->th = calloc(MAX_TH, sizeof(*self->th));
 	ASSERT_NE(NULL, self->th);
 	ASSERT_EQ(0, vs_write("interval_ms", "100"));
@@ -698,6 +700,11 @@ FIXTURE_TEARDOWN(host)
 		vs_write("cpus", self->cpus);
 		vs_write("io_cpus_min", self->io_min);
 		vs_write("interval_ms", self->interval);
+		/* "mode" reads as a list: the bracketed one. */
+		if (strchr(self->mode, '[') && strchr(self->mode, ']')) {
+			*strchr(self->mode, ']') = '\0';
+			vs_write("mode", strchr(self->mode, '[') + 1);
+		}
 		vs_write("enabled", self->enabled);
 	}
 	if (self->kmsg >= 0)
@@ -1130,7 +1137,9 @@ TEST_F(host, operator_taskset_is_kept)
 	 * What the kernel grants is the request within the thread's cpuset.
 	 * It is not read back: vspace may already have placed b again.
 	 */
-	ASSERT_EQ(0, cpuset_of(a->tid, &cur));
+	/* No cgroup v2 cpuset to read (a v1 host): every online CPU. */
+	if (cpuset_of(a->tid, &cur))
+		cur = online;
 	CPU_AND(&cur, &cur, &online);
 	CPU_ZERO(&out);
 	CPU_SET(highest_cpu(&cur), &out);
@@ -1139,7 +1148,8 @@ TEST_F(host, operator_taskset_is_kept)
 		     CL(&g.vm), CL(&cur));
 	ASSERT_EQ(0, sched_setaffinity(a->tid, sizeof(out), &out));
 	a->allowed = out;
-	ASSERT_EQ(0, cpuset_of(b->tid, &cur));
+	if (cpuset_of(b->tid, &cur))
+		cur = online;
 	ASSERT_EQ(0, sched_setaffinity(b->tid, sizeof(online), &online));
 	CPU_AND(&b->allowed, &online, &cur);
 	/* Let vspace see it, then check it left the operator's choice. */
@@ -1375,6 +1385,7 @@ static ssize_t read_decisions(char *text, size_t len)
 	ssize_t got = 0, r;
 	int fd;
 
+	*text = '\0';
 	fd = open(VSPACE_SYSFS_DIR "/decisions", O_RDONLY);
 	if (fd < 0)
 		return -1;
@@ -1403,10 +1414,11 @@ static const char *field(const char *line, int i)
  */
 TEST_F_TIMEOUT(host, decision_without_cpus, 60)
 {
-	char text[32768], mode[64], want[16], state[8], *line, *save;
+	char text[32768], want[16], state[8], *line, *save;
 	unsigned long long t, vd, iod, since;
 	struct timespec ts;
 	int found = 0;
+	ssize_t got;
 
 	NEED_VHOST();
 	if (vs_read_file(cpu1_online, state, sizeof(state)) || strcmp(state, "1"))
@@ -1416,9 +1428,8 @@ TEST_F_TIMEOUT(host, decision_without_cpus, 60)
 	wait_all(_metadata, self, WAIT_MS);
 	/* Periods with busy vCPUs: a demand for the stack to keep. */
 	usleep(5 * INTERVAL_MS * 1000);
-	ASSERT_EQ(0, vs_read("mode", mode, sizeof(mode)));
 	snprintf(want, sizeof(want), "%s",
-		 strstr(mode, "[performance]") ? "energy" : "performance");
+		 strstr(self->mode, "[performance]") ? "energy" : "performance");
 	ASSERT_EQ(0, vs_write("io_cpus_min", "0"));
 	ASSERT_EQ(0, vs_write("cpus", "1"));
 	usleep(3 * INTERVAL_MS * 1000);
@@ -1429,12 +1440,10 @@ TEST_F_TIMEOUT(host, decision_without_cpus, 60)
 	since = ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 	EXPECT_EQ(0, vs_write("mode", want));
 	usleep(5 * INTERVAL_MS * 1000);
-	EXPECT_LT(0, read_decisions(text, sizeof(text)));
-	/* Back as it was: "mode" reads as a list, the bracketed one. */
-	*strchr(strchr(mode, '['), ']') = '\0';
-	EXPECT_EQ(0, vs_write("mode", strchr(mode, '[') + 1));
+	got = read_decisions(text, sizeof(text));
 	ASSERT_EQ(0, vs_write_file(cpu1_online, "1", 1));
 	self->cpu1_off = false;
+	ASSERT_LT(0, got);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		const char *m = field(line, 1), *why = field(line, 16);

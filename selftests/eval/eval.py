@@ -99,43 +99,43 @@ def boot_ms():
 
 class DecisionLog:
     """vspace's decisions over one measurement, taken from the decisions
-    file after each step (it keeps the last 64), times in s from the
-    start; the group sizes at the start, as the policy had them; and
-    whether a step may have outrun the file."""
+    file after each step (it keeps the last 64, oldest first), times in s
+    from the start; the group sizes at the start, as the policy had them;
+    and whether a step may have outrun the file."""
 
     def __init__(self):
         self.t0 = math.floor(boot_ms())
-        self.decisions, self.start, self.truncated = [], None, False
-        # The newest time_ms taken, and how many decisions bear it: the
-        # next read skips those (times are whole ms, and several
-        # decisions may share one).
-        self.last = (self.t0, 0)
+        self.decisions, self.truncated = [], False
+        # What the file held before: the start, and what a read lines up
+        # with (a line has no sequence number; a whole run of lines does).
+        self.prev = self.lines()
+        self.start = ({"vm": int(self.prev[-1].split()[5]), "io": int(self.prev[-1].split()[6])}
+                      if self.prev else None)
+
+    @staticmethod
+    def lines():
+        out = [ln for ln in rd("decisions").splitlines() if ln and not ln.startswith("#")]
+        assert all(len(ln.split()) == len(DECISION_FIELDS) for ln in out), out
+        return out
 
     def read(self):
-        lines = [dict(zip(DECISION_FIELDS, ln.split()))
-                 for ln in rd("decisions").splitlines() if ln and not ln.startswith("#")]
-        assert all(len(d) == len(DECISION_FIELDS) for d in lines), lines
-        before = [d for d in lines if int(d["time_ms"]) < self.t0]
-        if self.start is None and before:
-            self.start = {"vm": int(before[-1]["vm"]), "io": int(before[-1]["io"])}
-        last_ms, skip = self.last
-        if len(lines) >= DECISIONS_KEPT and int(lines[0]["time_ms"]) > last_ms:
+        cur = self.lines()
+        # The longest tail of the last read that the file now starts with:
+        # what is after it is new. None means the file moved on by all of
+        # it: when it is full, some may have been lost.
+        k = min(len(self.prev), len(cur))
+        while k and self.prev[len(self.prev) - k:] != cur[:k]:
+            k -= 1
+        if self.prev and not k and len(cur) >= DECISIONS_KEPT:
             self.truncated = True
-        for d in lines:
-            t = int(d["time_ms"])
-            if t < last_ms:
-                continue
-            if t == last_ms and skip:
-                skip -= 1
-                continue
+        for ln in cur[k:]:
+            d = dict(zip(DECISION_FIELDS, ln.split()))
             self.decisions.append({
-                "t": round((t - self.t0) / 1000, 3),
+                "t": round(max(0, int(d["time_ms"]) - self.t0) / 1000, 3),
                 "old_vm": int(d["old_vm"]), "old_io": int(d["old_io"]),
                 "vm": int(d["vm"]), "io": int(d["io"]), "free": int(d["free"]),
                 "reason": d["reason"], "slo_missed": int(d["slo_missed"])})
-        newest = int(lines[-1]["time_ms"]) if lines else 0
-        if newest >= last_ms:
-            self.last = (newest, sum(int(d["time_ms"]) == newest for d in lines))
+        self.prev = cur
         if self.start is None and self.decisions:
             self.start = {"vm": self.decisions[0]["old_vm"], "io": self.decisions[0]["old_io"]}
 
@@ -563,6 +563,7 @@ class Lab:
         """The fixed rate: latency per VM, CPU time and allowed cores per
         CPU, modelled energy, validity, preemptions and migrations."""
         a = self.a
+        t_settle = self.declog.now() if self.declog else None
         self.client(rate, a.settle, seed + 2000, arm)
         # The threads do not change during a run: found once, outside the
         # window, so the harness's instructions stay few (validity).
@@ -588,7 +589,7 @@ class Lab:
         after = [sched_counts(pid) for pid, _, _ in self.vms]
         if self.declog:
             self.declog.read()
-            r["t"] = [round(self.declog.now() - dt, 3), self.declog.now()]
+            r["t"] = [t_settle, self.declog.now()]   # settling included
         self.check_vms()
         busy = busy_s(i0, i1, dt)
         burn_s = (burn1 - burn0) / 1e9
@@ -626,7 +627,6 @@ class Lab:
             # What the policy was told, read back from vspace.
             res["slo_us_read"] = [int(rd(f"vms/{pid}/slo_us")) for pid, _, _ in self.vms]
         self.fed = 0
-        self.declog = None
         # What vspace's policy changes while measured, and why.
         self.declog = DecisionLog() if vspace_binds(arm) else None
         lo, hi, log = self.throughput_at_slo(arm, seed)

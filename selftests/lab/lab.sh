@@ -546,6 +546,7 @@ cmd_eval() {
 	"$TOP/selftests/eval/plot.sh" "$out"
 	mkdir -p "$doc"
 	# A run without the arms vspace places draws no decisions.png.
+	rm -f "$doc/decisions.png"
 	cp "$out/eval.json" "$out/eval.txt" "$out"/*.png "$doc/"
 	echo
 	cat "$out/eval.txt"
