@@ -32,9 +32,7 @@
  * when one of its VMs misses its SLO. It takes free CPUs first (energy,
  * resource), then CPUs the other group can spare (keeping ceil(Ds' / lo)
  * and every SLO of its own with margin), then, for an SLO miss only, one
- * CPU from the other group if none of its VMs is near its SLO, once per
- * @hold intervals (see below); a group that grew for an SLO miss gives
- * nothing to the other for @hold intervals. A group
+ * CPU from the other group if none of its VMs is near its SLO. A group
  * never grows past its threads (one thread uses at most one CPU).
  * If the CPUs cannot hold both groups at mid and nothing was spared, they
  * are split in proportion to demand, one CPU per interval, once the split
@@ -198,19 +196,6 @@ struct vspace_step {
 	u32 free;
 };
 
-/*
- * Whether @since (a tick, 0 for never) is less than group @g's hold ago.
- * A group that grew for an SLO miss keeps that CPU so long, and a CPU is
- * taken for an SLO at most once so long: one VM's fed latency is blamed
- * on the group whose threads wait longer, which flips as soon as a CPU
- * moves; without this the CPU went back and forth every interval, or
- * the groups took turns taking one from the other.
- */
-static bool vspace_within_hold(const struct vspace_policy *p, int g, u64 since)
-{
-	return since && p->tick - since < p->hold[g];
-}
-
 /* CPUs group @g could hand to the other group now without suffering. */
 static u32 vspace_spare(const struct vspace_policy *p,
 			const struct vspace_policy_in *in,
@@ -218,10 +203,8 @@ static u32 vspace_spare(const struct vspace_policy *p,
 {
 	u32 keep = vspace_div_up(p->demand[g], s->t->lo);
 
-	/* Near an SLO, or just grown for one: give up only idle room. */
-	if (in->slo_miss[g] || in->slo_tight[g] ||
-	    vspace_within_hold(p, g, p->slo_grown[g]))
-		keep = s->cap[g];
+	if (in->slo_miss[g] || in->slo_tight[g])
+		keep = s->cap[g];	/* near an SLO: give up only idle room */
 	keep = vspace_max(s->floor[g], vspace_min(keep, s->cap[g]));
 	return s->cur[g] > keep ? s->cur[g] - keep : 0;
 }
@@ -272,11 +255,9 @@ static u32 vspace_grow(struct vspace_policy *p,
 		} else if (vspace_spare(p, in, s, o)) {
 			vspace_move(s, o, g);
 		} else if (miss && !*stole && !in->slo_tight[o] &&
-			   !vspace_within_hold(p, o, p->slo_stolen) &&
 			   s->cur[o] > s->floor[o]) {
 			vspace_move(s, o, g);
 			*stole = true;
-			p->slo_stolen = p->tick;
 		} else {
 			break;
 		}
@@ -284,8 +265,6 @@ static u32 vspace_grow(struct vspace_policy *p,
 	if (s->cur[g] == old)
 		return 0;
 	vspace_grew(p, g);
-	if (miss)
-		p->slo_grown[g] = p->tick;
 	return miss ? VSPACE_WHY_SLO : VSPACE_WHY_DEMAND;
 }
 

@@ -143,8 +143,6 @@ struct vspace_policy {
 	u32 calm[VSPACE_NR_PG];
 	u32 hold[VSPACE_NR_PG];
 	u64 shrunk[VSPACE_NR_PG];
-	u64 slo_grown[VSPACE_NR_PG];	/* tick of its last growth for an SLO */
-	u64 slo_stolen;			/* tick of the last CPU taken for one */
 };
 
 /* What one interval decided; @why is 0 when nothing changed. */

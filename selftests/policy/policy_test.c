@@ -296,55 +296,6 @@ static void test_slo_miss_grows(void)
 	}
 }
 
-/*
- * One VM misses its fed SLO (latency_us), blamed on the group whose
- * threads wait longer, and that flips once a CPU moves (seen in the
- * evaluation): the CPU the I/O group took stays, no back and forth.
- */
-static void test_fed_slo_no_flap(void)
-{
-	static const u32 modes[] = { VSPACE_MODE_PERFORMANCE, VSPACE_MODE_ENERGY,
-				     VSPACE_MODE_RESOURCE };
-	struct vspace_policy_vm *v;
-	struct sim s;
-	u32 io;
-	int m, i, moves;
-
-	for (m = 0; m < 3; m++) {
-		sim_init(&s, 7, modes[m]);
-		v = sim_vm(&s, 20000, 100);
-		/* The VM group busy to its last CPU, the I/O group nearly idle. */
-		run(&s, 300, 5800, 100);
-		io = s.p.io;
-		v->latency_fresh = true;
-		v->latency_us = 30000;		/* against 20,000 */
-		v->p99_ns[VSPACE_PG_IO] = 3000000;
-		v->p99_ns[VSPACE_PG_VM] = 1000000;
-		step(&s, 5800, 100);
-		CHECK(s.p.io == io + 1 && (s.out.why & VSPACE_WHY_SLO),
-		      "mode %u: io %u -> %u (reason %#x) on a miss blamed on it",
-		      modes[m], io, s.p.io, s.out.why);
-		/* Now the VM group waits longer: the blame flips, and back. */
-		for (moves = 0, i = 0; i < 10; i++) {
-			v->p99_ns[VSPACE_PG_VM] = i % 2 ? 1000000 : 4000000;
-			v->p99_ns[VSPACE_PG_IO] = i % 2 ? 3000000 : 1000000;
-			moves += step(&s, 5800, 100);
-		}
-		CHECK(!moves && s.p.io == io + 1,
-		      "mode %u: %d moves in 10 intervals of a flipping blame, io %u",
-		      modes[m], moves, s.p.io);
-		/* A miss that stays on the I/O group: one more CPU a hold later. */
-		v->p99_ns[VSPACE_PG_VM] = 1000000;
-		v->p99_ns[VSPACE_PG_IO] = 3000000;
-		for (moves = 0, i = 0; i < VSPACE_HOLD_MIN + 5; i++)
-			moves += step(&s, 5800, 100);
-		CHECK(moves == 1 && s.p.io == io + 2,
-		      "mode %u: %d moves, io %u -> %u in a hold of a steady miss",
-		      modes[m], moves, io, s.p.io);
-		check_bounds(&s);
-	}
-}
-
 static void test_release_needs_margin(void)
 {
 	struct vspace_policy_vm *v;
@@ -1093,7 +1044,6 @@ static const struct {
 	{ "split_by_demand", test_split_by_demand },
 	{ "steady_noise", test_steady_noise },
 	{ "slo_miss_grows", test_slo_miss_grows },
-	{ "fed_slo_no_flap", test_fed_slo_no_flap },
 	{ "release_needs_margin", test_release_needs_margin },
 	{ "bounds", test_bounds },
 	{ "modes", test_modes },
