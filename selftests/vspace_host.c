@@ -1134,10 +1134,10 @@ TEST_F(host, operator_taskset_is_kept)
 	wait_all(_metadata, self, WAIT_MS);
 	ASSERT_EQ(0, read_groups(&g));
 	/*
-	 * What the kernel grants is the request within the thread's cpuset.
-	 * It is not read back: vspace may already have placed b again.
+	 * What the kernel grants is the request within the thread's cpuset
+	 * (every online CPU on a host without a cgroup v2 cpuset). It is not
+	 * read back: vspace may already have placed b again.
 	 */
-	/* No cgroup v2 cpuset to read (a v1 host): every online CPU. */
 	if (cpuset_of(a->tid, &cur))
 		cur = online;
 	CPU_AND(&cur, &cur, &online);

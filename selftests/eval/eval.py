@@ -109,14 +109,18 @@ class DecisionLog:
         # What the file held before: the start, and what a read lines up
         # with (a line has no sequence number; a whole run of lines does).
         self.prev = self.lines()
-        self.start = ({"vm": int(self.prev[-1].split()[5]), "io": int(self.prev[-1].split()[6])}
-                      if self.prev else None)
+        last = self.fields(self.prev[-1]) if self.prev else None
+        self.start = {"vm": int(last["vm"]), "io": int(last["io"])} if last else None
 
     @staticmethod
     def lines():
-        out = [ln for ln in rd("decisions").splitlines() if ln and not ln.startswith("#")]
-        assert all(len(ln.split()) == len(DECISION_FIELDS) for ln in out), out
-        return out
+        return [ln for ln in rd("decisions").splitlines() if ln and not ln.startswith("#")]
+
+    @staticmethod
+    def fields(line):
+        f = line.split()
+        assert len(f) == len(DECISION_FIELDS), line
+        return dict(zip(DECISION_FIELDS, f))
 
     def read(self):
         cur = self.lines()
@@ -129,7 +133,7 @@ class DecisionLog:
         if self.prev and not k and len(cur) >= DECISIONS_KEPT:
             self.truncated = True
         for ln in cur[k:]:
-            d = dict(zip(DECISION_FIELDS, ln.split()))
+            d = self.fields(ln)
             self.decisions.append({
                 "t": round(max(0, int(d["time_ms"]) - self.t0) / 1000, 3),
                 "old_vm": int(d["old_vm"]), "old_io": int(d["old_io"]),
