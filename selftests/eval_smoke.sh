@@ -202,7 +202,7 @@ PY
 # --kvm, the real-host mode, on nested KVM guests (the lab's guest shape):
 # the script works end to end; a real host is where its numbers mean
 # something (Documentation/evaluation.rst).
-kernel=${GUEST_KERNEL:-${LAB_CACHE:+$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER}}
+kernel=${GUEST_KERNEL:-${LAB_GUEST_KERNEL:-${LAB_CACHE:+$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER}}}
 modprobe -q kvm_amd 2>/dev/null || modprobe -q kvm_intel 2>/dev/null
 if [ -c /dev/kvm ] && [ -f "${kernel:-}" ] && command -v qemu-system-x86_64 >/dev/null; then
 	[ -n "$loaded" ] && rmmod vs_burn && loaded=

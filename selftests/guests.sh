@@ -33,17 +33,34 @@
 # real vhost-net device either way.
 
 GUEST_DIR=${GUEST_DIR:-/tmp/vspace-guests}
+
+# How many times slower the host is than a stock kernel (the lab's
+# LAB_SLOW, 1 to 10): guest_wait_up and guest_wait_vcpus scale their
+# limits by it.
+guest_slow() {
+	local k=${LAB_SLOW:-1}
+	case $k in [1-9] | 10) echo "$k" ;; *) echo 1 ;; esac
+}
+
 GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$(uname -r)}
 
 # The guest kernel's virtio-net driver and what it needs, decompressed
 # (busybox insmod reads neither .ko.xz nor modules.dep), in load order.
 guest_net_modules() {
-	local dir=$1 kver m path i=0
+	local dir=$1 kver m path i=0 root=/
 	kver=$(basename "$GUEST_KERNEL")
 	kver=${kver#vmlinuz-}
+	# A kernel unpacked as the lab does (DIR/boot/vmlinuz-KVER) has its
+	# modules beside it, in DIR/lib/modules/KVER.
+	case $GUEST_KERNEL in
+	?*/boot/vmlinuz-*)
+		[ -d "${GUEST_KERNEL%/boot/*}/lib/modules/$kver" ] &&
+			root=${GUEST_KERNEL%/boot/*}
+		;;
+	esac
 	mkdir -p "$dir"
 	for m in virtio_pci virtio_net; do
-		for path in $(modprobe -S "$kver" --show-depends "$m" 2>/dev/null |
+		for path in $(modprobe -d "$root" -S "$kver" --show-depends "$m" 2>/dev/null |
 			      awk '$1 == "insmod" { print $2 }'); do
 			[ -e "$dir/$(basename "${path%.xz}")" ] && continue
 			i=$((i + 1))
@@ -172,7 +189,7 @@ guest_tap() {
 }
 
 guest_wait_up() {
-	local name=$1 t=${2:-120}
+	local name=$1 t=$((${2:-120} * $(guest_slow)))
 	while [ "$t" -gt 0 ]; do
 		grep -q 'tiny guest up' "$GUEST_DIR/$name.log" 2>/dev/null && return 0
 		sleep 1
@@ -184,7 +201,7 @@ guest_wait_up() {
 # Wait until KVM has run every vCPU of the guest with QEMU pid $1 at least
 # once (its debugfs record of the vCPU thread is set), up to $2 seconds.
 guest_wait_vcpus() {
-	local pid=$1 t=$((${2:-60} * 5)) n
+	local pid=$1 t=$((${2:-60} * 5 * $(guest_slow))) n
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 	while [ "$t" -gt 0 ]; do
 		n=$(kvm_vcpu_tids "$pid" | grep -vcx 0)

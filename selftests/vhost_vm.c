@@ -6,7 +6,8 @@
  *   -k    ask for kthread workers (VHOST_SET_FORK_FROM_OWNER, 6.12.42+);
  *   -c N  N threads named "CPU n/KVM";
  *   -K    hold a real KVM VM (KVM_CREATE_VM on /dev/kvm);
- *   -b P  vCPU threads burn P% of each 10 ms (default 0: they sleep);
+ *   -b P  vCPU threads burn P% of each cycle (default 0: they sleep);
+ *   -p MS the vCPU threads' cycle: they wake every MS ms (default 10);
  *   -B    work (-b's and -S's) is the thread's own CPU time, burnt through
  *         /dev/vs_burn when loaded (the parallel lab, selftests/burn), not
  *         time on the clock (vnet_work());
@@ -64,7 +65,7 @@
 #endif
 #define VHOST_FORK_OWNER_KTHREAD 0
 
-static int duty, idle, exit_ms;
+static int duty, idle, exit_ms, cycle_ms = 10;
 static volatile sig_atomic_t go;
 
 static void on_usr1(int sig)
@@ -209,8 +210,8 @@ static void *vcpu(void *arg)
 	}
 	for (;;) {
 		if (duty)
-			vnet_work(duty * 100);
-		usleep((100 - duty) * 100);
+			vnet_work(duty * cycle_ms * 10);
+		usleep((100 - duty) * cycle_ms * 10);
 	}
 	return NULL;
 }
@@ -268,13 +269,14 @@ int main(int argc, char **argv)
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:BIe:d:t:l:r:i:o:S:g:sq:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:p:BIe:d:t:l:r:i:o:S:g:sq:")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
 		case 'k': kthread = 1; break;
 		case 'K': kvm = 1; break;
 		case 'b': duty = atoi(optarg); break;
+		case 'p': cycle_ms = atoi(optarg); break;
 		case 'B': vnet_cpu_work = 1; break;
 		case 'I': idle = 1; break;
 		case 'e': exit_ms = atoi(optarg); break;
@@ -289,13 +291,17 @@ int main(int argc, char **argv)
 		case 's': session = 1; break;
 		case 'q': queues = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-B] [-I] [-e MS] [-d MS]\n"
+			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-p MS] [-B] [-I] [-e MS] [-d MS]\n"
 				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]] [-S US]\n"
 				"       [-q QUEUES] [-g CGROUP] [-s]\n");
 			return 2;
 		}
 	}
 
+	if (cycle_ms < 1 || cycle_ms > 10000) {
+		fprintf(stderr, "vhost_vm: -p needs 1-10000 ms\n");
+		return 2;
+	}
 	if (queues < 1 || queues > 64 || (queues > 1 && !traffic && serve < 0) ||
 	    (traffic && serve >= 0) || (traffic && exit_ms) ||
 	    (queues > 1 && strlen(ifname) + 2 + (queues > 10) >= IFNAMSIZ)) {

@@ -438,8 +438,11 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 			else
 				usleep(20);
 		}
-		/* Frames can be lost (full queues): give up after 2 s idle. */
-		if (now_ns() - last_progress > 2000000000ULL)
+		/*
+		 * Frames can be lost (full queues): give up after 2 s idle
+		 * (longer on a slow kernel, where a loaded guest stalls).
+		 */
+		if (now_ns() - last_progress > 2000000000ULL * vs_slow())
 			break;
 	}
 	res->sent = seq;

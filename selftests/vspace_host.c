@@ -36,8 +36,11 @@
 #include "vspace_test.h"
 
 #define INTERVAL_MS	100
-/* Two intervals, plus room for a slow TCG guest; polls end when satisfied. */
-#define WAIT_MS		2000
+/*
+ * Two intervals, plus room for a slow TCG guest (and a debug kernel:
+ * vs_slow()); polls end when satisfied.
+ */
+#define WAIT_MS		(2000 * vs_slow())
 #define MAX_TH		1024
 /* Big enough for any vms/<pid> file of the VMs here. */
 #define BIG		(1 << 20)
@@ -2096,7 +2099,7 @@ TEST_F_TIMEOUT(host, udp_host_traffic, 60)
 	/* This process keeps off the receiver's CPU too. */
 	if (rcpu)
 		pin_to(0);
-	deadline = now_ms() + 5000;
+	deadline = now_ms() + 5000 * vs_slow();
 	while (!sh->received && now_ms() < deadline)
 		usleep(10000);
 	ASSERT_LT(0, sh->received) {

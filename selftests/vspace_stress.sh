@@ -290,7 +290,8 @@ phase_churn() {
 # fork, as forks are slow under TCG and the window is short.
 in_place_all() {
 	local st=''
-	read -r -d '' st <"/proc/$1/stack" 2>/dev/null
+	# Quiet when the task is gone: 2> before the < that fails.
+	read -r -d '' st 2>/dev/null <"/proc/$1/stack"
 	[[ $st == *vspace_place_all* ]]
 }
 # The first of the tasks $1 inside vspace_place_all(); empty if none.

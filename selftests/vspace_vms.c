@@ -20,8 +20,8 @@
 #include "vspace_test.h"
 
 #define INTERVAL_MS	100
-/* "Within two intervals", plus room for a slow TCG guest. */
-#define WAIT_MS		(2 * INTERVAL_MS + 400)
+/* "Within two intervals", plus room for a slow TCG guest or debug kernel. */
+#define WAIT_MS		((2 * INTERVAL_MS + 400) * vs_slow())
 #define MAX_THREADS	64
 
 enum { VCPU, VHOST, OTHER };
@@ -565,7 +565,8 @@ TEST_F(vms, auto_discover_new_vm)
 	START_VM("-K -w 1 -c 2");
 	start = now_ms();
 	snprintf(path, sizeof(path), VSPACE_SYSFS_DIR "/vms/%d", self->qemu);
-	deadline = start + 2 * 1500 + WAIT_MS;
+	/* Two periods and WAIT_MS's room: measured, so never scaled. */
+	deadline = start + 2 * 1500 + 600;
 	while (access(path, F_OK) && now_ms() < deadline)
 		usleep(20000);
 	TH_LOG("managed after %lld ms", now_ms() - start);
@@ -608,18 +609,22 @@ static void late_workers(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(vms) *self, const char *args)
 {
 	struct th now[MAX_THREADS];
+	char with_delay[128];
 	long long deadline;
 	int n;
 
 	/*
 	 * Later than START_VM's look at the threads takes: on a host with
-	 * thousands of processes, under TCG, that alone can take a second.
+	 * thousands of processes, under TCG, that alone can take a second
+	 * (on the debug kernel several).
 	 */
-	START_VM(args);
+	snprintf(with_delay, sizeof(with_delay), "%s -d %d", args,
+		 3000 * vs_slow());
+	START_VM(with_delay);
 	ASSERT_EQ(0, count_kind(self->orig, self->norig, VHOST));
 	ASSERT_EQ(0, vs_write("enabled", "1"));
 	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
-	deadline = now_ms() + 10000;
+	deadline = now_ms() + 10000 * vs_slow();
 	do {
 		usleep(20000);
 		n = snapshot(self->qemu, now);
@@ -630,7 +635,7 @@ static void late_workers(struct __test_metadata *_metadata,
 
 TEST_F(vms, late_threads)
 {
-	late_workers(_metadata, self, "-w 2 -c 2 -d 3000");
+	late_workers(_metadata, self, "-w 2 -c 2");
 }
 
 TEST_F(vms, late_kthread_workers)
@@ -639,7 +644,7 @@ TEST_F(vms, late_kthread_workers)
 	if (access("/sys/module/vhost/parameters/fork_from_owner_default",
 		   F_OK))
 		SKIP(return, "no kthread mode (before 6.12.42; 6.1's workers are kthreads: late_threads)");
-	late_workers(_metadata, self, "-k -w 2 -c 2 -d 3000");
+	late_workers(_metadata, self, "-k -w 2 -c 2");
 }
 
 /* Changing cpus moves the threads to the new groups at once. */

@@ -37,7 +37,7 @@ kmemleak_start
 	else
 		echo "# not ok 1 lab.insmod"
 	fi
-	VSPACE_BPFTRACE=${LAB_BPFTRACE:-1} VSPACE_KO=$ko GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
+	VSPACE_BPFTRACE=${LAB_BPFTRACE:-1} VSPACE_KO=$ko GUEST_KERNEL=$LAB_GUEST_KERNEL \
 		./selftests/run_tests.sh vspace_sysfs vspace_vms vspace_host vspace_stats \
 		vspace_guests.sh vspace_guest_net.sh vspace_nx.sh vspacectl.sh vspace_load
 	if rmmod vspace; then

@@ -8,7 +8,7 @@
 # back.
 set -eu
 ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko
-export GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER
+export GUEST_KERNEL=$LAB_GUEST_KERNEL
 export PATH=$LAB_TOP/userspace:$PATH
 . selftests/guests.sh
 V=/sys/kernel/vspace

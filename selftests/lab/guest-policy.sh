@@ -86,7 +86,7 @@ kmemleak_start
 		echo "# not ok 1 lab.policy.cpus_online"
 	fi
 	[ -n "$machine_slice" ] && export VS_MACHINE_SLICE=$machine_slice
-	GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
+	GUEST_KERNEL=$LAB_GUEST_KERNEL \
 		./selftests/run_tests.sh vspace_multiqueue.sh
 	if rmmod vspace; then
 		echo "# ok 1 lab.policy.rmmod"

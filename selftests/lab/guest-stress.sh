@@ -30,7 +30,7 @@ kmemleak_start
 	# for a slower or shared host.
 	limit=1500
 	[ "$LAB_STRESS" = long ] && limit=5400
-	VSPACE_KO=$ko GUEST_KERNEL=$LAB_CACHE/kernels/$LAB_KVER/boot/vmlinuz-$LAB_KVER \
+	VSPACE_KO=$ko GUEST_KERNEL=$LAB_GUEST_KERNEL \
 		VSPACE_TEST_TIMEOUT=$((limit * LAB_SLOW)) VS_STRESS_REQUIRE=1 \
 		./selftests/run_tests.sh vspace_stress.sh
 	kmemleak_check lab.stress.kmemleak
