@@ -8,6 +8,7 @@
 #   guest_start NAME [qemu args...]   start it; prints its QEMU pid
 #   guest_wait_up NAME [SECONDS]      wait until its kernel has booted
 #   guest_wait_vcpus PID [SECONDS]    wait until KVM has run both its vCPUs
+#                                     (both limits times LAB_SLOW)
 #   guest_tap NAME                    the host side of its NIC
 #   guest_require                     skip the test unless guests can run
 #   guest_stop NAME
@@ -199,7 +200,8 @@ guest_wait_up() {
 }
 
 # Wait until KVM has run every vCPU of the guest with QEMU pid $1 at least
-# once (its debugfs record of the vCPU thread is set), up to $2 seconds.
+# once (its debugfs record of the vCPU thread is set), up to $2 seconds
+# (times LAB_SLOW).
 guest_wait_vcpus() {
 	local pid=$1 t=$((${2:-60} * 5 * $(guest_slow))) n
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug

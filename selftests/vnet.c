@@ -30,6 +30,7 @@
 #include <linux/virtio_ring.h>
 
 #include "vnet.h"
+#include "vs_slow.h"
 #include "burn/vs_burn.h"
 
 #define RING		256		/* descriptors per queue */
@@ -365,6 +366,8 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 	uint64_t nrtt = count < RTT_MAX ? count : RTT_MAX;
 	uint64_t *rtt = calloc(nrtt, sizeof(*rtt));
 	uint64_t start = now_ns(), last_progress = start, seq = 0;
+	/* Longer on a slow kernel, where a loaded guest stalls. */
+	const uint64_t idle_ns = 2000000000ULL * vs_slow();
 	uint32_t ulen;
 	int id, i;
 
@@ -438,11 +441,8 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 			else
 				usleep(20);
 		}
-		/*
-		 * Frames can be lost (full queues): give up after 2 s idle
-		 * (longer on a slow kernel, where a loaded guest stalls).
-		 */
-		if (now_ns() - last_progress > 2000000000ULL * vs_slow())
+		/* Frames can be lost (full queues): give up after idle_ns. */
+		if (now_ns() - last_progress > idle_ns)
 			break;
 	}
 	res->sent = seq;
