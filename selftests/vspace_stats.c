@@ -96,28 +96,32 @@ static pid_t spawn_flipper(pid_t tid)
 	return pid;
 }
 
-/* SIGSTOP or SIGCONT the hogs; back once a SIGSTOP took effect. */
-static void hogs_signal(const pid_t *hogs, int sig)
-{
-	int i, st;
-
-	for (i = 0; i < 3; i++) {
-		if (hogs[i] <= 0)
-			continue;
-		kill(hogs[i], sig);
-		if (sig == SIGSTOP)
-			waitpid(hogs[i], &st, WUNTRACED);
-	}
-}
-
-/* SIGSTOP or SIGCONT the VM; back once every thread of it has stopped. */
-static void vm_signal(pid_t qemu, int sig)
+/*
+ * SIGSTOP or SIGCONT the child @pid; a SIGSTOP returns once every thread
+ * of it has stopped. 0 when done; 1 when it had exited (and is reaped
+ * now: its pid is no longer the test's to kill); -1 on another error.
+ */
+static int child_signal(pid_t pid, int sig)
 {
 	int st;
 
-	kill(qemu, sig);
-	if (sig == SIGSTOP)
-		waitpid(qemu, &st, WUNTRACED);
+	if (kill(pid, sig))
+		return -1;
+	if (sig != SIGSTOP)
+		return 0;
+	if (waitpid(pid, &st, WUNTRACED) != pid)
+		return -1;
+	return WIFSTOPPED(st) ? 0 : 1;
+}
+
+/* SIGSTOP or SIGCONT the hogs. */
+static void hogs_signal(const pid_t *hogs, int sig)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (hogs[i] > 0)
+			child_signal(hogs[i], sig);
 }
 
 static pid_t spawn_hog(int cpu)
@@ -163,6 +167,18 @@ FIXTURE_SETUP(stats)
 									\
 		self->qemu = spawn_vm(args, &self->child, &rc_);	\
 		ASSERT_NE(0, self->qemu);				\
+	} while (0)
+
+/* Stop or continue the test's VM; a VM that died is forgotten. */
+#define VM_SIGNAL(sig)							\
+	do {								\
+		int rc_ = child_signal(self->qemu, sig);		\
+									\
+		if (rc_ > 0) {						\
+			kill_vm_scope(self->child);			\
+			self->qemu = self->child = 0;			\
+		}							\
+		ASSERT_EQ(0, rc_);					\
 	} while (0)
 
 FIXTURE_TEARDOWN(stats)
@@ -234,23 +250,23 @@ TEST_F(stats, contention_matches_kernel)
 	 * 199 preemptions while the busy vCPUs ran on).
 	 */
 	hogs_signal(self->hogs, SIGSTOP);
-	vm_signal(self->qemu, SIGSTOP);
+	VM_SIGNAL(SIGSTOP);
 	usleep(200000);
 	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, kernel_counts(tids[i], &k0[i]));
 		ASSERT_EQ(0, vspace_counts(self->qemu, tids[i], &v0[i]));
 	}
-	vm_signal(self->qemu, SIGCONT);
+	VM_SIGNAL(SIGCONT);
 	hogs_signal(self->hogs, SIGCONT);
 	sleep(3);
 	hogs_signal(self->hogs, SIGSTOP);
-	vm_signal(self->qemu, SIGSTOP);
+	VM_SIGNAL(SIGSTOP);
 	usleep(200000);
 	for (i = n - 1; i >= 0; i--) {
 		ASSERT_EQ(0, vspace_counts(self->qemu, tids[i], &v1[i]));
 		ASSERT_EQ(0, kernel_counts(tids[i], &k1[i]));
 	}
-	vm_signal(self->qemu, SIGCONT);
+	VM_SIGNAL(SIGCONT);
 	hogs_signal(self->hogs, SIGCONT);
 
 	for (i = 0; i < n; i++) {
@@ -350,7 +366,7 @@ TEST_F(stats, idle_thread_percentiles_clear)
 	pid_t tid = 0;
 	DIR *dir;
 	struct dirent *d;
-	int cpu, i, st;
+	int cpu, i;
 
 	START_VM("-w 1 -c 1 -b 60");
 	ASSERT_EQ(0, vs_write("enabled", "1"));
@@ -383,15 +399,14 @@ TEST_F(stats, idle_thread_percentiles_clear)
 	 * its run time in schedstat still), and after some intervals
 	 * vspace's percentiles must be 0.
 	 */
-	kill(self->qemu, SIGSTOP);
-	waitpid(self->qemu, &st, WUNTRACED);
+	VM_SIGNAL(SIGSTOP);
 	usleep(200000);
 	run0 = proc_run_ns(tid);
 	usleep(1000000);
 	run1 = proc_run_ns(tid);
 	ASSERT_EQ(0, proc_status(tid, "State", state, sizeof(state)));
 	ASSERT_EQ(0, vspace_counts(self->qemu, tid, &c));
-	kill(self->qemu, SIGCONT);
+	VM_SIGNAL(SIGCONT);
 	TH_LOG("vCPU %d stopped (%.1s): ran %lld ns in 1 s, p99 %lld ns", tid,
 	       state, run1 - run0, c.p99_ns);
 	ASSERT_EQ('T', state[0]);

@@ -392,6 +392,8 @@ TEST_F(vspace, decisions_read_while_changing)
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	TH_LOG("%d reads", reads);
+	/* The debug kernel managed 20 in its 20 s. */
+	EXPECT_LE(5, reads);
 	EXPECT_EQ(0, torn)
 		TH_LOG("%d of %d reads torn", torn, reads);
 }
