@@ -27,6 +27,7 @@ bt=$(pwd)/../userspace/bpftrace
 [ -d $V ] || skip_all "vspace is not loaded"
 [ -x "$ctl" ] || skip_all "build userspace/vspacectl first"
 
+slow=$(vs_slow)
 tmp=$(mktemp -d)
 saved=()
 for f in enabled interval_ms cpus io_cpus_max io_cpus_min isolation; do
@@ -122,7 +123,7 @@ if [ -n "${VS_MACHINE_SLICE:-}" ]; then
 fi
 ./vhost_vm -w 1 -c 2 "${shape[@]}" -- -name guest=lab-vm1,debug-threads=on >"$tmp/vm.out" &
 vmchild=$!
-for _ in $(seq 50); do grep -q ready "$tmp/vm.out" && break; sleep 0.1; done
+for _ in $(seq $((50 * slow))); do grep -q ready "$tmp/vm.out" && break; sleep 0.1; done
 vmpid=$(awk '/ready/ { print $2 }' "$tmp/vm.out")
 [ -n "$vmpid" ] || { not_ok "vhost_vm started"; echo "1..$n"; exit 1; }
 
@@ -156,7 +157,7 @@ check stats.prometheus.families grep -q "^# TYPE vspace_group_util_pct gauge" "$
 check stats.prometheus.vm grep -q "^vspace_vm_runtime_ns_total{pid=\"$vmpid\",name=\"lab-vm1\"} [0-9]" "$tmp/out"
 runs stats.prometheus.file "$ctl" stats --prometheus --output "$tmp/vspace.prom"
 check stats.prometheus.file.whole grep -q "vspace_vm_confined" "$tmp/vspace.prom"
-timeout 2.5 "$ctl" -j stats --watch 1 >"$tmp/out"
+timeout $((2 * slow)).5 "$ctl" -j stats --watch 1 >"$tmp/out"
 check stats.watch [ "$(grep -c '"groups"' "$tmp/out")" -ge 2 ]
 runs decisions "$ctl" -j decisions
 check decisions.json json_ok
@@ -208,9 +209,9 @@ elif command -v bpftrace >/dev/null; then
 	bt_start() {
 		{ cat "$1"; printf '\ninterval:s:%d { exit(); }\n' "$3"; } >"$tmp/run.bt"
 		__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 \
-			timeout -k 30 -s INT 240 bpftrace "$tmp/run.bt" >"$2" 2>&1 &
+			timeout -k 30 -s INT $((240 * slow)) bpftrace "$tmp/run.bt" >"$2" 2>&1 &
 		btpid=$!
-		for _ in $(seq 600); do
+		for _ in $(seq $((600 * slow))); do
 			grep -q "^__BPFTRACE_NOTIFY_PROBES_ATTACHED" "$2" && return 0
 			kill -0 $btpid 2>/dev/null || return 1
 			sleep 0.3
