@@ -58,7 +58,7 @@ start_vm() {
 	out=$(mktemp -p "$tmp")
 	./vhost_vm "$@" >"$out" 2>&1 &
 	pids+=("$!")
-	for _ in $(seq 100); do grep -q ready "$out" && break; sleep 0.1; done
+	for _ in $(seq $((100 * $(vs_slow)))); do grep -q ready "$out" && break; sleep 0.1; done
 	printf -v "$var" %s "$(awk '/ready/ { print $2 }' "$out")"
 }
 # set FILE VALUE: write a setting, or fail the test.

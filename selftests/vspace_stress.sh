@@ -11,8 +11,10 @@
 #   midbind   VMs killed -9 while a pass of binds is pending after its
 #             decision: bind_delay_ms holds the pass 400 ms (1 s on a
 #             slow kernel) and the kill is sent while /proc/<pid>/stack
-#             shows the worker (or a sysfs writer) inside the pass
-#             (vspace_place()), checked again after the kill;
+#             shows a cpus store (which places every thread) inside the
+#             pass (vspace_place()), checked again after the kill; every
+#             other try kills inside the periodic work's pass (not
+#             counted: that pass may skip the VM);
 #   hotplug   every CPU of cpus, and the whole I/O group at once, offline
 #             and online again under load, VMs in cpusets and out;
 #   fights    taskset, cpuset.cpus rewrites, cgroup moves and renice
@@ -165,7 +167,7 @@ stop_vm() {
 	kill -9 "$1" 2>/dev/null
 	{ wait "$1"; } 2>/dev/null	# no "Killed" notice
 	[ -n "${SCOPE[$1]:-}" ] || return 0
-	for ((t = 0; t < 50; t++)); do
+	for ((t = 0; t < 50 * SLOW; t++)); do
 		rmdir "${SCOPE[$1]}" 2>/dev/null && break
 		sleep 0.05
 	done
@@ -277,7 +279,7 @@ phase_churn() {
 	check stress.churn.discovered [ "$managed" -gt 0 ]
 	# Every VM gone is forgotten within a few intervals (seconds on a
 	# loaded TCG guest, where the exits themselves take that long).
-	for ((t = 0; t < 50; t++)); do
+	for ((t = 0; t < 50 * SLOW; t++)); do
 		[ "$(vm_dirs)" = 0 ] && break
 		sleep 0.2
 	done
@@ -310,7 +312,7 @@ in_binds() {
 }
 
 phase_midbind() {
-	local hits=0 tries=0 killed=() p w wp cands t gone=1 hold
+	local hits=0 tries=0 killed=() p w wp cands t gone=1 hold end
 	phase_start midbind
 	load || { not_ok stress.midbind.insmod; return; }
 	echo 0 >$V/auto_discover
@@ -327,7 +329,9 @@ phase_midbind() {
 		[ -d $V/vms/$p ] || continue
 		wp=
 		if [ $((tries % 2)) = 0 ]; then
-			# The periodic work, after its decision.
+			# The periodic work, after its decision. Not counted:
+			# its passes are synced, and skip a VM the add has
+			# just placed, so no bind of the VM need be pending.
 			cands=$(kthreads 'kworker/*')
 		else
 			# A sysfs store: a cpus write places every thread.
@@ -335,24 +339,26 @@ phase_midbind() {
 			wp=$!
 			cands=$wp
 		fi
-		for ((t = 0; t < 40 * SLOW; t++)); do
+		# Bounded in time too: each look reads every candidate's stack.
+		end=$((SECONDS + 2 * SLOW))
+		for ((t = 0; t < 40 * SLOW && SECONDS < end; t++)); do
 			in_binds "$cands"
 			[ -n "$w" ] && break
 			sleep 0.02
 		done
 		kill -9 "$p"
-		if [ -n "$w" ] && in_pass "$w"; then
+		if [ -n "$wp" ] && [ -n "$w" ] && in_pass "$w"; then
 			hits=$((hits + 1))
 		fi
 		[ -n "$wp" ] && wait "$wp"
 		stop_vm "$p"
 		killed+=("$p")
-		echo "# try $tries: VM $p killed, ${w:+in the window of $w, }$hits hits"
+		echo "# try $tries: VM $p killed, ${w:+in the pass of ${wp:+the cpus store }$w, }$hits hits"
 	done
 	echo 0 >$PARM/bind_delay_ms
 	echo "# $hits kills inside a pending pass of binds, in $tries tries"
 	check stress.midbind.hits [ $hits -ge "$MIDBIND" ]
-	for ((t = 0; t < 40; t++)); do
+	for ((t = 0; t < 40 * SLOW; t++)); do
 		gone=1
 		for p in "${killed[@]}"; do [ -d $V/vms/$p ] && gone=0; done
 		[ $gone = 1 ] && break

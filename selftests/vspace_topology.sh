@@ -63,7 +63,7 @@ check default_cpus_leave_out_isolated [ "$(cpus "$(cat $V/cpus)")" = "$want" ]
 check kernel_log_says_so eval "dmesg | tail -20 | grep -q 'isolated CPUs left out'"
 
 ./vhost_vm -w 2 -c 2 >"$tmp/vm.out" &
-for _ in $(seq 50); do grep -q ready "$tmp/vm.out" && break; sleep 0.1; done
+for _ in $(seq $((50 * $(vs_slow)))); do grep -q ready "$tmp/vm.out" && break; sleep 0.1; done
 vmpid=$(awk '/ready/ { print $2 }' "$tmp/vm.out")
 [ -n "$vmpid" ] || { not_ok vhost_vm_started; exit 1; }
 echo 1 >$V/enabled
@@ -138,7 +138,7 @@ if [ -d /sys/devices/system/node/node1 ]; then
 	echo "$defcpus" >$V/cpus
 	echo 0 >$V/io_node
 	./vhost_vm -w 1 -c 2 >"$tmp/vm2.out" &
-	for _ in $(seq 50); do grep -q ready "$tmp/vm2.out" && break; sleep 0.1; done
+	for _ in $(seq $((50 * $(vs_slow)))); do grep -q ready "$tmp/vm2.out" && break; sleep 0.1; done
 	vm2=$(awk '/ready/ { print $2 }' "$tmp/vm2.out")
 	[ -n "$vm2" ] && echo "$vm2" >$V/vms/add
 	echo "# io_cpus $(cat $V/io_cpus), vm_cpus $(cat $V/vm_cpus)"
