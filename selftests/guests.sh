@@ -35,13 +35,9 @@
 
 GUEST_DIR=${GUEST_DIR:-/tmp/vspace-guests}
 
-# How many times slower the host is than a stock kernel (the lab's
-# LAB_SLOW, 1 to 10): guest_wait_up and guest_wait_vcpus scale their
-# limits by it.
-guest_slow() {
-	local k=${LAB_SLOW:-1}
-	case $k in [1-9] | 10) echo "$k" ;; *) echo 1 ;; esac
-}
+# guest_wait_up and guest_wait_vcpus scale their limits by vs_slow.
+# shellcheck source=vs_slow.sh
+. "$(dirname "${BASH_SOURCE[0]}")/vs_slow.sh"
 
 GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$(uname -r)}
 
@@ -190,7 +186,7 @@ guest_tap() {
 }
 
 guest_wait_up() {
-	local name=$1 t=$((${2:-120} * $(guest_slow)))
+	local name=$1 t=$((${2:-120} * $(vs_slow)))
 	while [ "$t" -gt 0 ]; do
 		grep -q 'tiny guest up' "$GUEST_DIR/$name.log" 2>/dev/null && return 0
 		sleep 1
@@ -203,7 +199,7 @@ guest_wait_up() {
 # once (its debugfs record of the vCPU thread is set), up to $2 seconds
 # (times LAB_SLOW).
 guest_wait_vcpus() {
-	local pid=$1 t=$((${2:-60} * 5 * $(guest_slow))) n
+	local pid=$1 t=$((${2:-60} * 5 * $(vs_slow))) n
 	mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 	while [ "$t" -gt 0 ]; do
 		n=$(kvm_vcpu_tids "$pid" | grep -vcx 0)

@@ -6,8 +6,7 @@
 #   skip NAME REASON       one skipped result
 #   skip_all REASON        the whole program skips (kselftest exit code 4)
 #   vs_slow                how many times slower than a stock kernel this
-#                          one is (the lab's LAB_SLOW, 1 to 10): waits for
-#                          something to happen are scaled by it
+#                          one is (vs_slow.sh)
 # A result that took 20 s or more says so, so that a program which runs
 # into its timeout shows where the time went.
 n=0 failed=0 _tap_t=$SECONDS
@@ -20,4 +19,5 @@ not_ok() { _tap_took; n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 skip() { _tap_took; n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 skip_all() { echo "TAP version 13"; echo "1..0 # SKIP $1"; exit 4; }
-vs_slow() { case ${LAB_SLOW:-1} in [1-9] | 10) echo "${LAB_SLOW:-1}" ;; *) echo 1 ;; esac; }
+# shellcheck source=vs_slow.sh
+. "$(dirname "${BASH_SOURCE[0]}")/vs_slow.sh"
