@@ -20,8 +20,9 @@
 #   fights    taskset, cpuset.cpus rewrites, cgroup moves and renice
 #             against managed threads; then a last operator action on
 #             every thread, which is what rmmod must leave;
-#   fuzz      vs_fuzz on every file while VMs come and go: only the
-#             documented errors, and vspace works afterwards;
+#   fuzz      vs_fuzz on every file while VMs come and go (one of them
+#             kept through it): only the documented errors, VM dirs
+#             among the files, and vspace works afterwards;
 #   rmmod     insmod/rmmod cycles with traffic, churn and hotplug at once.
 # After every phase: rmmod, and no kernel warning in dmesg; after hotplug,
 # fights and rmmod, every surviving VM thread has the affinity and nice
@@ -599,9 +600,19 @@ phase_fights() {
 }
 
 phase_fuzz() {
-	local cpid rc
+	local cpid rc keep
 	phase_start fuzz
 	load || { not_ok stress.fuzz.insmod; return; }
+	# One VM that lives through the fuzzing, put back whenever the
+	# fuzzer removes it: its vms/<pid>/ files are fuzzed even where the
+	# churn's short-lived VMs come up too slowly to be (a slow kernel).
+	start_vm -w 1 -c 1 $KVM || { not_ok stress.fuzz.keeper; return; }
+	keep=$vm_pid
+	while kill -0 "$keep" 2>/dev/null; do
+		echo "$keep" >$V/vms/add 2>/dev/null
+		sleep 0.5
+	done &
+	BG+=($!)
 	./vs_churn.sh -n 100000 -t "$FUZZ_S" -p 4 -s "$SEED" -l "$TMP/churn2.log" \
 		>"$TMP/churn2.out" 2>&1 &
 	cpid=$!
@@ -610,6 +621,8 @@ phase_fuzz() {
 	rc=$?
 	sed 's/^/# /' "$TMP/fuzz" | tail -25
 	check stress.fuzz.errors [ $rc = 0 ]
+	# "up to N files, M VM dirs": the VMs' files were among those fuzzed.
+	check stress.fuzz.vm_dirs grep -Eq 'up to [0-9]+ files, [1-9][0-9]* VM dirs' "$TMP/fuzz"
 	stop_bg
 	# vspace still does its job with a sane configuration.
 	echo 1 >$V/enabled; echo performance >$V/mode; echo 10 >$V/interval_ms
