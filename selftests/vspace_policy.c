@@ -648,7 +648,7 @@ struct quiet {
  */
 static int quiet_vm(FIXTURE_DATA(policy) *self, struct quiet *q)
 {
-	long long d0, s0, d1, s1, r[5];
+	long long d0, s0, d1, s1, r[5], t0;
 	int i, j, full, conf, again, boost[3];
 	struct io_mark first, last, m;
 	char args[256], io[64];
@@ -682,14 +682,19 @@ static int quiet_vm(FIXTURE_DATA(policy) *self, struct quiet *q)
 		last = m;
 		/*
 		 * Who is confined, and the workers' nice levels; judged only
-		 * when no decision fell between (confined read before and after).
+		 * when no decision fell between: confined read the same before
+		 * and after, and none in the decision log (a set that changed
+		 * and changed back reads the same).
 		 */
+		t0 = clock_ms(CLOCK_BOOTTIME);
 		for (conf = 0, j = 0; j < 3; j++)
 			conf |= (vm_stat(self->qemu[j], "confined") > 0) << j;
 		for (j = 0; j < 3; j++)
 			boost[j] = nice_of(tids[j]) == -VSPACE_BOOST_NICE_TEST;
 		for (again = 0, j = 0; j < 3; j++)
 			again |= (vm_stat(self->qemu[j], "confined") > 0) << j;
+		if (decided_between(t0 - 1, clock_ms(CLOCK_BOOTTIME) + 1))
+			again = -1;
 		q->saturated += full >= 2;
 		q->confined += full >= 2 && conf;
 		q->confined_any += !!conf;
