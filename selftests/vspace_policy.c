@@ -635,6 +635,7 @@ struct quiet {
 	int quiet_confined;	/* of all 10, how many saw the quiet VM confined */
 	int boosted;		/* of all 10, how many saw a worker boosted */
 	int boost_wrong;	/* workers whose boost did not match the rule */
+	int judged;		/* looks with no decision within: judged */
 	int load_pct;		/* the I/O CPU's busy plus waiting, all 10 */
 };
 
@@ -700,6 +701,7 @@ static int quiet_vm(FIXTURE_DATA(policy) *self, struct quiet *q)
 		q->confined_any += !!conf;
 		q->quiet_confined += !!(conf & 4);
 		q->boosted += boost[0] || boost[1] || boost[2];
+		q->judged += conf == again;
 		for (j = 0; j < 3 && conf == again; j++)
 			q->boost_wrong += boost[j] != (conf && !(conf & 1 << j));
 	}
@@ -737,7 +739,7 @@ static int quiet_vm(FIXTURE_DATA(policy) *self, struct quiet *q)
 TEST_F_TIMEOUT(policy, noisy_neighbour, 600)
 {
 	long long on = 0, off = 0, t;
-	int i, saturated = 0;
+	int i, saturated = 0, judged = 0;
 	struct quiet q;
 
 	SKIP_ON_SLOW_KERNEL();
@@ -754,14 +756,15 @@ TEST_F_TIMEOUT(policy, noisy_neighbour, 600)
 
 		ASSERT_EQ(0, vs_write("isolation", iso ? "1" : "0"));
 		ASSERT_EQ(0, quiet_vm(self, &q));
-		TH_LOG("isolation %d: I/O CPU busy plus waiting %d%%, saturated in %d of 10 looks; a VM confined in %d of those, %d of all (the quiet one in %d); a worker raised in %d, %d against the rule; the quiet VM's worker waits %lld us per run, p99 round trip %lld us",
+		TH_LOG("isolation %d: I/O CPU busy plus waiting %d%%, saturated in %d of 10 looks; a VM confined in %d of those, %d of all (the quiet one in %d); a worker raised in %d, %d against the rule in %d judged; the quiet VM's worker waits %lld us per run, p99 round trip %lld us",
 		       iso, q.load_pct, q.saturated, q.confined, q.confined_any,
-		       q.quiet_confined, q.boosted, q.boost_wrong, q.wait_us,
-		       q.rtt_us);
+		       q.quiet_confined, q.boosted, q.boost_wrong, q.judged,
+		       q.wait_us, q.rtt_us);
 		EXPECT_EQ(0, q.boost_wrong);
 		if (iso) {
 			on += q.wait_us;
 			saturated += q.saturated;
+			judged += q.judged;
 			/* One look of slack: vspace's stats are an interval old. */
 			EXPECT_LE(q.saturated - 1, q.confined);
 		} else {
@@ -772,6 +775,8 @@ TEST_F_TIMEOUT(policy, noisy_neighbour, 600)
 	}
 	TH_LOG("quiet VM's worker waited %lld us per run with isolation, %lld us without (sums of 3)",
 	       on, off);
+	/* The boost rule was judged at all, with isolation on. */
+	EXPECT_LT(0, judged);
 	/* Without a saturated I/O CPU there was nothing to isolate. */
 	ASSERT_LE(3, saturated)
 		TH_LOG("the flood saturated the I/O CPU in only %d looks",
