@@ -7,6 +7,7 @@
 #
 #   guest_start NAME [qemu args...]   start it; prints its QEMU pid
 #   guest_wait_up NAME [SECONDS]      wait until its kernel has booted
+#   guest_why NAME                    its QEMU's threads, to say why not
 #   guest_wait_vcpus PID [SECONDS]    wait until KVM has run both its vCPUs
 #                                     (both limits times LAB_SLOW)
 #   guest_tap NAME                    the host side of its NIC
@@ -186,13 +187,27 @@ guest_tap() {
 }
 
 guest_wait_up() {
-	local name=$1 t=$((${2:-120} * $(vs_slow)))
-	while [ "$t" -gt 0 ]; do
+	local name=$1 end=$((SECONDS + ${2:-120} * $(vs_slow))) pid
+	pid=$(cat "$GUEST_DIR/$name.pid" 2>/dev/null)
+	# By the clock: on a slow kernel each look takes a while itself.
+	while [ "$SECONDS" -lt "$end" ]; do
 		grep -q 'tiny guest up' "$GUEST_DIR/$name.log" 2>/dev/null && return 0
+		# QEMU gone (-no-reboot: a guest panic ends it): never up.
+		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && return 1
 		sleep 1
-		t=$((t - 1))
 	done
 	return 1
+}
+
+# What guest $1's QEMU is doing: alive or not, and each thread's name,
+# state, time on CPU and waiting (schedstat) and where it sleeps.
+guest_why() {
+	local pid t
+	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
+	kill -0 "$pid" 2>/dev/null || { echo "QEMU $pid has exited"; return 0; }
+	for t in /proc/"$pid"/task/*; do
+		echo "$(cat "$t/comm"): $(cut -d' ' -f3 "$t/stat") $(cat "$t/schedstat") $(cat "$t/wchan" 2>/dev/null)"
+	done
 }
 
 # Wait until KVM has run every vCPU of the guest with QEMU pid $1 at least

@@ -48,12 +48,15 @@ tap=$(guest_tap p1)
 ip addr add 10.99.0.1/24 dev "$tap"
 ip link set "$tap" up
 start=$SECONDS
-if guest_wait_up p1 600; then
+# Within the harness's limit (600 s, times LAB_SLOW), to say why not.
+if guest_wait_up p1 480; then
 	echo "# the guest booted in $((SECONDS - start)) s"
 	ok guest_boots
 else
 	not_ok "guest_boots"
-	sed 's/^/# guest: /' "$GUEST_DIR/p1.log" "$GUEST_DIR/p1.err" | tail -20
+	echo "# not up after $((SECONDS - start)) s"
+	guest_why p1 | sed 's/^/# qemu: /'
+	sed 's/^/# guest: /' "$GUEST_DIR/p1.log" "$GUEST_DIR/p1.err" | tail -30
 	exit 1
 fi
 echo "$pid" >$V/vms/add
