@@ -202,11 +202,13 @@ guest_wait_up() {
 # What guest $1's QEMU is doing: alive or not, and each thread's name,
 # state, time on CPU and waiting (schedstat) and where it sleeps.
 guest_why() {
-	local pid t
+	local pid t st
 	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
 	kill -0 "$pid" 2>/dev/null || { echo "QEMU $pid has exited"; return 0; }
 	for t in /proc/"$pid"/task/*; do
-		echo "$(cat "$t/comm"): $(cut -d' ' -f3 "$t/stat") $(cat "$t/schedstat") $(cat "$t/wchan" 2>/dev/null)"
+		st=$(cat "$t/stat" 2>/dev/null) || continue
+		st=${st##*) }	# the state, after the name (which has spaces)
+		echo "$(cat "$t/comm"): ${st%% *} $(cat "$t/schedstat") $(cat "$t/wchan" 2>/dev/null)"
 	done
 }
 
