@@ -188,12 +188,13 @@ guest_tap() {
 
 guest_wait_up() {
 	local name=$1 end=$((SECONDS + ${2:-120} * $(vs_slow))) pid
-	pid=$(cat "$GUEST_DIR/$name.pid" 2>/dev/null)
 	# By the clock: on a slow kernel each look takes a while itself.
 	while [ "$SECONDS" -lt "$end" ]; do
 		grep -q 'tiny guest up' "$GUEST_DIR/$name.log" 2>/dev/null && return 0
-		# QEMU gone (-no-reboot: a guest panic ends it): never up.
-		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && return 1
+		# QEMU gone (-no-reboot: a guest panic ends it; it removes its
+		# pid file as it exits): never up.
+		pid=$(cat "$GUEST_DIR/$name.pid" 2>/dev/null) || return 1
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 1
 	done
 	return 1
@@ -203,12 +204,13 @@ guest_wait_up() {
 # state, time on CPU and waiting (schedstat) and where it sleeps.
 guest_why() {
 	local pid t st
-	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) || return 0
+	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) ||
+		{ echo "QEMU has exited (no pid file)"; return 0; }
 	kill -0 "$pid" 2>/dev/null || { echo "QEMU $pid has exited"; return 0; }
 	for t in /proc/"$pid"/task/*; do
 		st=$(cat "$t/stat" 2>/dev/null) || continue
 		st=${st##*) }	# the state, after the name (which has spaces)
-		echo "$(cat "$t/comm"): ${st%% *} $(cat "$t/schedstat") $(cat "$t/wchan" 2>/dev/null)"
+		echo "$(cat "$t/comm" 2>/dev/null): ${st%% *} $(cat "$t/schedstat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
 	done
 }
 
