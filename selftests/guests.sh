@@ -203,14 +203,15 @@ guest_wait_up() {
 # What guest $1's QEMU is doing: alive or not, and each thread's name,
 # state, time on CPU and waiting (schedstat) and where it sleeps.
 guest_why() {
-	local pid t st
+	local pid t st comm
 	pid=$(cat "$GUEST_DIR/$1.pid" 2>/dev/null) ||
 		{ echo "QEMU has exited (no pid file)"; return 0; }
 	kill -0 "$pid" 2>/dev/null || { echo "QEMU $pid has exited"; return 0; }
-	for t in /proc/"$pid"/task/*; do
-		st=$(cat "$t/stat" 2>/dev/null) || continue
+	# Its threads and, on 6.1, its vhost kthreads.
+	guest_threads "$pid" | while read -r t comm; do
+		st=$(cat "/proc/$t/stat" 2>/dev/null) || continue
 		st=${st##*) }	# the state, after the name (which has spaces)
-		echo "$(cat "$t/comm" 2>/dev/null): ${st%% *} $(cat "$t/schedstat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+		echo "$comm: ${st%% *} $(cat "/proc/$t/schedstat" 2>/dev/null) $(cat "/proc/$t/wchan" 2>/dev/null)"
 	done
 }
 
