@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # dmesg-check.sh FILE: fail, and show the lines, if a kernel log holds a
-# warning, bug, oops, lockdep, KASAN/UBSAN or hung-task report.
+# warning, bug, oops, lockdep, KASAN/UBSAN, hung-task, lockup or
+# debug-objects report, or a checker (kmemleak, ODEBUG) that gave up.
 set -u
-pat='WARNING:|BUG:|Oops|general protection fault|kernel BUG|Call Trace|lockdep|possible recursive locking|circular locking dependency|KASAN|UBSAN|INFO: task .* blocked|rcu_.*stall|refcount_t:|list_(add|del) corruption'
+pat='WARNING:|BUG:|Oops|general protection fault|kernel BUG|Call Trace|lockdep|possible recursive locking|circular locking dependency|KASAN|UBSAN|INFO: task .* blocked|rcu_.*stall|refcount_t:|list_(add|del) corruption|LOCKUP|ODEBUG|kmemleak: .*disabled'
 if grep -E "$pat" "${1:?usage: dmesg-check.sh FILE}"; then
 	echo "dmesg-check: kernel reported a problem in $1" >&2
 	exit 1

@@ -234,6 +234,8 @@ boot() {
 	# twice as slow again (fork and exec: 210 s against 107 s for 300).
 	# It also runs with 4-level page tables: under -cpu max (LA57) KASAN
 	# once reported an interrupt's lock in early boot as a wild access.
+	# KASAN reports every problem there (kasan_multi_shot), not the
+	# first one only.
 	local kargs=slub_debug=F
 
 	# The nested KVM guests boot a kernel of the cache: the one under
@@ -241,7 +243,7 @@ boot() {
 	# KASAN inside a nested guest under TCG would only add hours.
 	local gkver=$kver
 
-	case $kver in *-vsdebug) kargs=no5lvl gkver=${GUEST_KVER:-$kver} ;; esac
+	case $kver in *-vsdebug) kargs="no5lvl kasan_multi_shot" gkver=${GUEST_KVER:-$kver} ;; esac
 	rm -rf "$out"
 	mkdir -p "$out"
 	timeout --foreground -k 10 "$((TIMEOUT * SLOW))" \
@@ -287,14 +289,15 @@ prepare() {
 
 # Count results of one kernel's run: leaf test lines of the kselftest
 # output (run_tests.sh adds one for a program that died without a result),
-# and one test for a clean dmesg.
+# and one test for the kernel's own word (kernel-check.sh: the boot's log
+# and the tests', taint, lockdep still on).
 tally() {
 	local out=$1 p f s
 	p=$(grep -cE '^# ok [0-9]+ ' "$out/ktap.log" || true)
 	s=$(grep -cE '^# ok [0-9]+ .*# SKIP' "$out/ktap.log" || true)
 	f=$(grep -cE '^# not ok [0-9]+ ' "$out/ktap.log" || true)
 	p=$((p - s))
-	if "$LAB/dmesg-check.sh" "$out/dmesg.log" >/dev/null 2>&1; then
+	if "$LAB/kernel-check.sh" "$out" >/dev/null 2>&1; then
 		p=$((p + 1))
 	else
 		f=$((f + 1))
@@ -382,8 +385,8 @@ run_one() {
 	{
 		echo "== $kver ($run, ${smp%%,*} CPUs)"
 		cat "$out/ktap.log"
-		"$LAB/dmesg-check.sh" "$out/dmesg.log" >/dev/null 2>&1 ||
-			{ "$LAB/dmesg-check.sh" "$out/dmesg.log" 2>&1 | sed 's/^/dmesg: /'; } || true
+		"$LAB/kernel-check.sh" "$out" >/dev/null 2>&1 ||
+			{ "$LAB/kernel-check.sh" "$out" 2>&1 | sed 's/^/dmesg: /'; } || true
 		echo "== $kver ($run): $p passed, $f failed, $s skipped"
 	} | flock "$CACHE/results/.print" cat
 }
@@ -479,8 +482,8 @@ cmd_check() {
 			/^(not )?ok [0-9]+ |^# TAP version/ { k = 0; next }
 			/^# # +(RUN|OK|FAIL|SKIP|XFAIL|XPASS) |: Test (failed|terminated)/ { next }
 			/^# / { buf[k++] = $0 }' "$out/ktap.log" 2>/dev/null | head -60)
-		"$LAB/dmesg-check.sh" "$out/dmesg.log" >/dev/null 2>&1 ||
-			summary+=("  not ok dmesg ($out/dmesg.log)")
+		"$LAB/kernel-check.sh" "$out" >/dev/null 2>&1 ||
+			summary+=("  not ok kernel log or state ($out/dmesg.log, boot-dmesg.log, health)")
 		tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 	done
 	echo
@@ -499,7 +502,7 @@ cmd_demo() {
 	make -s -C "$TOP/userspace"
 	boot "${KVERS[-1]}" selftests/lab/guest-demo.sh "$out" ||
 		die "the demo failed (see $out/console.log)"
-	"$LAB/dmesg-check.sh" "$out/dmesg.log" || die "the kernel log shows a problem"
+	"$LAB/kernel-check.sh" "$out" || die "the kernel log or state shows a problem"
 }
 
 # Hook overhead: time follows executed instructions (-icount), so the
@@ -559,7 +562,7 @@ cmd_eval() {
 	LAB_QEMU_EXTRA="-icount shift=0,sleep=off"
 	boot "${KVERS[-1]}" selftests/lab/guest-eval.sh "$out" "${EVAL_SMP:-8}" ||
 		die "the evaluation did not finish (see $out/console.log)"
-	"$LAB/dmesg-check.sh" "$out/dmesg.log" || die "the kernel log shows a problem"
+	"$LAB/kernel-check.sh" "$out" || die "the kernel log or state shows a problem"
 	"$TOP/selftests/eval/plot.sh" "$out"
 	mkdir -p "$doc"
 	# A run without the arms vspace places draws no decisions.png.
