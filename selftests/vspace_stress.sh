@@ -29,8 +29,8 @@
 # level the kernel and the operator last gave it (vs_check.py same). At
 # the end, slab objects against the start.
 #
-# VS_STRESS (or LAB_STRESS): short (make check) or long (make check-full,
-# make check-debug: 300 VMs, 50 rmmods, minutes of fights and fuzzing).
+# VS_STRESS (or LAB_STRESS): short (make check, make check-debug) or long
+# (make check-full: 300 VMs, 50 rmmods, minutes of fights and fuzzing).
 # VS_STRESS_PHASES: which phases (default all). Exit 4 (skip) without
 # root, VSPACE_KO, /dev/vhost-net or python3.
 cd "$(dirname "$0")" || exit 1

@@ -5,7 +5,9 @@
 # warning, bug, oops, lockdep, KASAN/UBSAN, hung-task, lockup or
 # debug-objects report, or a checker (kmemleak, ODEBUG) that gave up.
 set -u
-pat='WARNING:|BUG:|Oops|general protection fault|kernel BUG|Call Trace|lockdep|possible recursive locking|circular locking dependency|KASAN|UBSAN|INFO: task .* blocked|rcu_.*stall|refcount_t:|list_(add|del) corruption|LOCKUP|ODEBUG|kmemleak: .*disabled'
+# Lockdep's reports start with WARNING: or BUG: (or name a non-static
+# key); the bare word is no report: a lockdep kernel names itself at boot.
+pat='WARNING:|BUG:|Oops|general protection fault|kernel BUG|Call Trace|possible recursive locking|circular locking dependency|locking correctness validator|non-static key|KASAN|UBSAN|INFO: task .* blocked|rcu_.*stall|refcount_t:|list_(add|del) corruption|LOCKUP|ODEBUG|kmemleak: .*disabled'
 if grep -E "$pat" "${1:?usage: dmesg-check.sh FILE}"; then
 	echo "dmesg-check: kernel reported a problem in $1" >&2
 	exit 1

@@ -4,8 +4,8 @@
 # Runs inside a lab guest with 4 vCPUs (see lab.sh): the stress tests
 # (selftests/vspace_stress.sh; it loads and unloads vspace itself, and
 # starts the host's services) on a guest with a production KVM host's
-# shape. $LAB_STRESS is short (make check) or long (make check-full,
-# make check-debug). Leaves ktap.log, dmesg.log and, on a kernel with
+# shape. $LAB_STRESS is short (make check, make check-debug) or long
+# (make check-full). Leaves ktap.log, dmesg.log and, on a kernel with
 # kmemleak, kmemleak.log in $LAB_OUT.
 set -u
 ko=$LAB_CACHE/build/$LAB_KVER/module/vspace.ko

@@ -36,7 +36,8 @@
 #   LAB_JOBS      guests booted at once (default: the host's CPUs, at most
 #                 4); each TCG guest runs on one host thread
 #   LAB_MEM       guest memory in MiB (default 2048)
-#   LAB_TIMEOUT   seconds one guest may run (default 1800; 4x for debug)
+#   LAB_TIMEOUT   seconds one guest may run, times LAB_SLOW (default 1800;
+#                 7200 for check-full, check-debug and eval)
 #   LAB_TCG_THREAD  single (default) or multi: QEMU's TCG threading
 #   LAB_CACHE     cache folder (default <top>/.cache)
 set -euo pipefail
@@ -319,12 +320,14 @@ host_checks() {
 		fi
 	done
 	# Host-side test programs, one result per test case: the policy's
-	# unit tests and vspacectl's golden-output tests.
-	for name in policy vspacectl-golden; do
+	# unit tests, vspacectl's golden-output tests and the kernel-log
+	# checker's own tests.
+	for name in policy vspacectl-golden kernel-check; do
 		lf=$CACHE/results/host-$name.log
 		case $name in
 		policy) make -s -C "$TOP/selftests/policy" policy_test >"$lf" 2>&1 &&
 			"$TOP/selftests/policy/policy_test" >>"$lf" 2>&1 ;;
+		kernel-check) "$LAB/kernel-check-test.sh" >"$lf" 2>&1 ;;
 		*) "$TOP/selftests/vspacectl/run.sh" >"$lf" 2>&1 ;;
 		esac
 		sed 's/^/# /' "$lf"
