@@ -25,7 +25,8 @@ show_threads() {
 
 echo "== vspace demo on $(uname -r), $(nproc) CPUs"
 modprobe kvm_amd
-dmesg -C
+# What setup printed (modules loaded under TCG) is read too (kernel-check.sh).
+dmesg -c >"$LAB_OUT/boot-dmesg.log"
 say insmod "$ko"
 say "grep -s . $V/* || true"
 

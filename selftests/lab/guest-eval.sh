@@ -10,7 +10,8 @@ set -u
 build=$LAB_CACHE/build/$LAB_KVER
 echo "== $(uname -r): $(nproc) CPUs"
 modprobe vhost_net
-dmesg -C
+# What setup printed (modules loaded under TCG) is read too (kernel-check.sh).
+dmesg -c >"$LAB_OUT/boot-dmesg.log"
 insmod "$build/burn/vs_burn.ko" || exit 1
 insmod "$build/module/vspace.ko" || exit 1
 bin=$(mktemp -d /dev/shm/eval.XXXXXX)

@@ -25,7 +25,8 @@ modprobe vhost_net
 modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
 . selftests/hostshape.sh
 . selftests/lab/kmemleak.sh
-dmesg -C
+# What setup printed (modules loaded under TCG) is read too (kernel-check.sh).
+dmesg -c >"$LAB_OUT/boot-dmesg.log"
 kmemleak_start
 {
 	# The policy tests and the smoke test were measured on 4 CPUs: the

@@ -16,7 +16,8 @@ modprobe vhost_net
 modprobe kvm_amd 2>/dev/null || true
 . selftests/hostshape.sh
 . selftests/lab/kmemleak.sh
-dmesg -C
+# What setup printed (modules loaded under TCG) is read too (kernel-check.sh).
+dmesg -c >"$LAB_OUT/boot-dmesg.log"
 kmemleak_start
 {
 	if hostshape_cgroups; then

@@ -12,7 +12,8 @@ ktap=$LAB_OUT/ktap.log
 echo "== $(uname -r): $(nproc) CPUs, isolated: $(cat /sys/devices/system/cpu/isolated)"
 modprobe vhost_net
 . selftests/lab/kmemleak.sh
-dmesg -C
+# What setup printed (modules loaded under TCG) is read too (kernel-check.sh).
+dmesg -c >"$LAB_OUT/boot-dmesg.log"
 kmemleak_start
 {
 	# vspace_topology.sh leaves vspace loaded, vspace_layout.sh and
