@@ -7,19 +7,33 @@
 #include <linux/kobject.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/string_helpers.h>
 #include <linux/sysfs.h>
 
 #include "vspace.h"
 
+/* How much of a rejected write the log shows. */
+#define VSPACE_REJECT_SHOWN	32
+
 static struct kobject *vspace_kobj;
 
-/* Say which file refused what, without echoing a huge or multi-line write. */
+/*
+ * Say which file refused what, without echoing a huge or multi-line write,
+ * and with the writer's other bytes but printable ASCII as \xHH: no
+ * control or stray byte of theirs gets into the log.
+ */
 static int vspace_reject(const struct kobj_attribute *attr, const char *buf,
 			 const char *why)
 {
-	pr_notice_ratelimited("%s: rejected \"%.*s\": %s\n", attr->attr.name,
-			      (int)min_t(size_t, strcspn(buf, "\n"), 32), buf,
-			      why);
+	char shown[VSPACE_REJECT_SHOWN * 4 + 1];
+	size_t len = min_t(size_t, strcspn(buf, "\n"), VSPACE_REJECT_SHOWN);
+	int n;
+
+	n = string_escape_mem(buf, len, shown, sizeof(shown) - 1,
+			      ESCAPE_HEX | ESCAPE_NAP, NULL);
+	shown[min_t(int, n, sizeof(shown) - 1)] = '\0';
+	pr_notice_ratelimited("%s: rejected \"%s\": %s\n", attr->attr.name,
+			      shown, why);
 	return -EINVAL;
 }
 
