@@ -9,8 +9,10 @@ set -u
 # key); the bare word is no report: a lockdep kernel names itself at boot.
 pat='WARNING:|BUG:|Oops|general protection fault|kernel BUG|Call Trace|possible recursive locking|circular locking dependency|locking correctness validator|non-static key|KASAN|UBSAN|INFO: task .* blocked|rcu_.*stall|refcount_t:|list_(add|del) corruption|LOCKUP|ODEBUG|kmemleak: .*disabled'
 # The command line is no report, whatever words a path or a parameter
-# on it has.
-if grep -v 'ommand line:' "${1:?usage: dmesg-check.sh FILE}" | grep -E "$pat"; then
+# on it has. Text, whatever bytes a line holds (-a, C locale): a log
+# grep took for binary would hide every line after its first odd byte.
+if LC_ALL=C grep -av 'ommand line:' "${1:?usage: dmesg-check.sh FILE}" |
+   LC_ALL=C grep -aE "$pat"; then
 	echo "dmesg-check: kernel reported a problem in $1" >&2
 	exit 1
 fi

@@ -24,11 +24,12 @@ ok_health='tainted 4096
 debug_locks 1'
 
 # case NAME WANT(pass|fail) BOOT-LOG TEST-LOG HEALTH ("none": no file)
+# [b: TEST-LOG's backslash escapes are bytes, as printf %b makes them]
 case_() {
 	local name=$1 want=$2 dir=$tmp/$1 got=pass
 	mkdir -p "$dir"
 	[ "$3" = none ] || printf '%s\n' "$3" >"$dir/boot-dmesg.log"
-	printf '%s\n' "$4" >"$dir/dmesg.log"
+	printf "%${6:-s}\\n" "$4" >"$dir/dmesg.log"
 	[ "$5" = none ] || printf '%s\n' "$5" >"$dir/health"
 	"$lab/kernel-check.sh" "$dir" >/dev/null 2>&1 || got=fail
 	n=$((n + 1))
@@ -68,7 +69,7 @@ reports=(
 )
 
 echo "TAP version 13"
-echo "1..$((9 + ${#reports[@]}))"
+echo "1..$((11 + ${#reports[@]}))"
 case_ clean pass "$clean_boot" "[  50.1] vspace: loaded" "$ok_health"
 case_ stock_no_lockdep pass "[    0.0] Linux version 6.1.0-57-amd64" "" "tainted 12288"
 case_ no_health fail "$clean_boot" "" none
@@ -81,6 +82,13 @@ case_ lockdep_unknown fail "$clean_boot" "" "tainted 4096"
 case_ taint_warn fail "$clean_boot" "" "tainted 4608
 debug_locks 1"
 case_ taint_garbage fail "$clean_boot" "" "tainted"
+# A line with bytes grep takes for binary (a NUL, a control byte, one
+# that is no UTF-8) before a report: the report is read all the same.
+case_ report_after_odd_bytes fail "$clean_boot" \
+	'[  60.0] noisy: wrote "\x00\001\341\x1b[7m"\n[  70.0] BUG: KASAN: slab-out-of-bounds in vspace_reject+0x4c/0xa0 [vspace]' \
+	"$ok_health" b
+case_ odd_bytes pass "$clean_boot" '[  60.0] noisy: wrote "\x00\001\341\x1b[7m"' \
+	"$ok_health" b
 for i in "${!reports[@]}"; do
 	case_ "report_$i" fail "$clean_boot" "[  70.0] ${reports[$i]}" "$ok_health"
 done
