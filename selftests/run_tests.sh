@@ -15,12 +15,21 @@ out=
 # process group: timeout passes the signal on), and leave no file.
 trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; exit 130' INT TERM HUP
 trap 'rm -f "$out"' EXIT
+# The CPUs of a cpulist ("0-2,5"), one per word.
+cpu_words() {
+	local part a b IFS=,
+	for part in $1; do
+		a=${part%-*} b=${part#*-}
+		while [ "$a" -le "$b" ]; do echo -n "$a "; a=$((a + 1)); done
+	done
+}
 echo "TAP version 13"
 echo "1..$#"
 for prog in "$@"; do
 	n=$((n + 1))
 	out=$(mktemp)
 	start=$SECONDS
+	online=$(cat /sys/devices/system/cpu/online 2>/dev/null)
 	# -k: a program whose cleanup hangs after the timeout is killed.
 	# Its lines go out as they come (a long program's early results are
 	# on the console even if its time runs out), read from $out until it
@@ -33,6 +42,16 @@ for prog in "$@"; do
 	rc=$?
 	pid=
 	echo "# $prog took $((SECONDS - start)) s"
+	# A program killed by its timeout had no cleanup: a CPU it took
+	# offline would stay so for every later program. (Those offline
+	# before it stay: the caller's.)
+	for c in $(cpu_words "$online"); do
+		f=/sys/devices/system/cpu/cpu$c/online
+		if [ -w "$f" ] && [ "$(cat "$f")" = 0 ] &&
+		   echo 1 >"$f" 2>/dev/null; then
+			echo "# $prog left cpu$c offline: back online"
+		fi
+	done
 	if [ $rc -eq 4 ] && ! grep -qE '^(not )?ok ' "$out"; then
 		echo "# ok 0 $prog # SKIP (whole program)"
 	elif [ $rc -ne 0 ] && [ $rc -ne 4 ] && ! grep -q '^not ok ' "$out"; then
