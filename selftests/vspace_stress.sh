@@ -18,12 +18,15 @@
 #   hotplug   every CPU of cpus, and the whole I/O group at once, offline
 #             and online again under load, VMs in cpusets and out;
 #   fights    taskset, cpuset.cpus rewrites, cgroup moves and renice
-#             against managed threads; then a last operator action on
-#             every thread, which is what rmmod must leave;
+#             against managed threads, while a VM of weight 1 floods its
+#             vhost worker (confined, so vspace boosts the others'
+#             workers); then a last operator action on every thread,
+#             which is what rmmod must leave;
 #   fuzz      vs_fuzz on every file while VMs come and go (one of them
 #             kept through it): only the documented errors, VM dirs
 #             among the files, and vspace works afterwards;
-#   rmmod     insmod/rmmod cycles with traffic, churn and hotplug at once.
+#   rmmod     insmod/rmmod cycles with traffic (the host's, and a VM's
+#             through its vhost worker), churn and hotplug at once.
 # After every phase: rmmod, and no kernel warning in dmesg; after hotplug,
 # fights and rmmod, every surviving VM thread has the affinity and nice
 # level the kernel and the operator last gave it (vs_check.py same). At
@@ -508,14 +511,48 @@ operator_mask() {
 	echo "$y"
 }
 
+# One look at the isolation boost: how many vhost workers of the VMs in
+# VMS but $1 run at a negative nice (the operator's renices here go from
+# 0 to 5, so only vspace's boost puts one there), and whether vspace has
+# VM $1 confined. No forks but one: under TCG each costs.
+boost_look() {
+	local p t s f n=0 c=0 k
+	for p in "${VMS[@]}"; do
+		[ "$p" = "$1" ] && continue
+		for t in /proc/$p/task/*; do
+			{ read -r s <"$t/stat"; } 2>/dev/null || continue
+			[[ $s == *"(vhost-$p) "* ]] || continue
+			read -r -a f <<<"${s##*) }"
+			[ "${f[16]}" -lt 0 ] && n=$((n + 1))
+		done
+	done
+	# 6.1's workers are kthreads, outside their VM's thread group.
+	for t in $(kthreads 'vhost-*'); do
+		{ read -r s <"/proc/$t/stat"; } 2>/dev/null || continue
+		[[ $s == *"(vhost-$1) "* ]] && continue
+		read -r -a f <<<"${s##*) }"
+		[ "${f[16]}" -lt 0 ] && n=$((n + 1))
+	done
+	while read -r k s; do
+		[ "$k" = confined ] && c=$s
+	done <$V/vms/$1/stats 2>/dev/null
+	echo "$n $c"
+}
+
 phase_fights() {
-	local cpus a b spare end bad=0 p tid x y nice
+	local cpus a b spare end bad=0 p tid x y nice flood
 	phase_start fights
 	cpus=$(online_cpus)
 	start_vm -C "$cpus" -w 2 -c 2 -b 20 $KVM
 	start_vm -C "$(random_subset "$cpus")" -w 2 -c 2 $KVM
 	start_vm -C "$(random_subset "$cpus")" -w 1 -c 2 -b 20 $KVM
 	start_vm -w 1 -c 1
+	# A stream of full frames through a real vhost-net worker, from a VM
+	# of weight 1: over its share whenever the I/O CPU saturates, so
+	# confined, and then the others' workers run boosted (nice -10 from
+	# their own level). vspace's own nice changes meet the operator's.
+	start_vm -C "$cpus" -w 0 -c 1 -t 1000000000 -l 1500 -r 3000 -i vsfight0
+	flood=$vm_pid
 	spare=$(hostshape_scope spare)
 	load || { not_ok stress.fights.insmod; return; }
 	# How vspace read each change from outside, for a thread that ends
@@ -523,6 +560,8 @@ phase_fights() {
 	# 2> before >: where there is none, the > fails quietly.
 	echo "file placement.c +p" 2>/dev/null >/sys/kernel/debug/dynamic_debug/control
 	for p in "${VMS[@]}"; do echo "$p" >$V/vms/add 2>/dev/null; done
+	echo 1 >$V/vms/$flood/weight || echo "# the flood VM has no weight"
+	kill -USR1 $flood
 	end=$((SECONDS + FIGHT_S))
 	# taskset loops against managed threads
 	(while [ $SECONDS -lt $end ]; do
@@ -556,10 +595,18 @@ phase_fights() {
 		sleep 0.3
 	done) &
 	BG+=($!)
+	# How often the flood was confined and the others' workers boosted.
+	(while [ $SECONDS -lt $end ]; do
+		boost_look $flood
+		sleep 0.5
+	done >"$TMP/fight.boost") &
+	BG+=($!)
 	live_while "${BG[0]}" 3
 	stop_bg
 	echo "# $live_n checks during the fights, $live_bad failed"
 	check stress.fights.live [ $live_bad = 0 -a $live_n -gt 0 ]
+	x=$(cat /sys/class/net/vsfight0/statistics/rx_packets 2>/dev/null)
+	echo "# the flood: ${x:-no} frames through its tap; of $(wc -l <"$TMP/fight.boost") looks, $(awk '$2 == 1' "$TMP/fight.boost" | wc -l) saw it confined and $(awk '$1 > 0' "$TMP/fight.boost" | wc -l) a worker of another VM boosted"
 	# The last word is the operator's: a cpuset for each scope, then a
 	# mask and a nice level for every thread. That is what must stay.
 	for p in "${VMS[@]}"; do
@@ -638,11 +685,15 @@ phase_fuzz() {
 }
 
 phase_rmmod() {
-	local i ok=0 cpid hp c t
+	local i ok=0 cpid hp c t rx0 rx1
 	phase_start rmmod
 	start_vm -w 2 -c 2 -b 20 $KVM
 	start_vm -C "$(online_cpus)" -w 1 -c 2 -b 20 $KVM
+	# A VM's own packets through a real vhost-net worker, so that
+	# vspace's network probes meet a managed worker's skbs while it goes.
+	start_vm -w 0 -c 1 -t 1000000000 -r 2000 -i vsrmmod0 && kill -USR1 $vm_pid
 	./vs_check.py snap "$TMP/rm.snap"
+	rx0=$(cat /sys/class/net/vsrmmod0/statistics/rx_packets 2>/dev/null)
 	./vs_churn.sh -n 100000 -t 100000 -p 4 -s "$SEED" -l "$TMP/churn3.log" \
 		>"$TMP/churn3.out" 2>&1 &
 	BG+=($!)
@@ -664,10 +715,13 @@ phase_rmmod() {
 		rmmod vspace || break
 		ok=$((ok + 1))
 	done
+	rx1=$(cat /sys/class/net/vsrmmod0/statistics/rx_packets 2>/dev/null)
 	stop_bg
 	all_online
 	echo "# $ok insmod/rmmod cycles under traffic, churn and hotplug"
 	check stress.rmmod.cycles [ $ok = "$CYCLES" ]
+	echo "# a VM's frames through its vhost worker during the cycles: $rx0 -> $rx1"
+	check stress.rmmod.vhost_traffic [ "${rx1:-0}" -gt "${rx0:-0}" ]
 	# cpuset's hotplug work may still be updating masks.
 	for ((t = 0; t < 10; t++)); do
 		./vs_check.py same "$TMP/rm.snap" >"$TMP/same" && break
