@@ -18,10 +18,9 @@
 #   hotplug   every CPU of cpus, and the whole I/O group at once, offline
 #             and online again under load, VMs in cpusets and out;
 #   fights    taskset, cpuset.cpus rewrites, cgroup moves and renice
-#             against managed threads, while a VM of weight 1 floods its
-#             vhost worker (confined, so vspace boosts the others'
-#             workers); then a last operator action on every thread,
-#             which is what rmmod must leave;
+#             against managed threads, while a VM of weight 1 streams
+#             frames through its vhost worker; then a last operator
+#             action on every thread, which is what rmmod must leave;
 #   fuzz      vs_fuzz on every file while VMs come and go (one of them
 #             kept through it): only the documented errors, VM dirs
 #             among the files, and vspace works afterwards;
@@ -548,9 +547,10 @@ phase_fights() {
 	start_vm -C "$(random_subset "$cpus")" -w 1 -c 2 -b 20 $KVM
 	start_vm -w 1 -c 1
 	# A stream of full frames through a real vhost-net worker, from a VM
-	# of weight 1: over its share whenever the I/O CPU saturates, so
-	# confined, and then the others' workers run boosted (nice -10 from
-	# their own level). vspace's own nice changes meet the operator's.
+	# of weight 1: its packets meet the fights in vspace's probes. Were
+	# the I/O CPU saturated while another VM did I/O too, it would be
+	# over its share, confined, and the others' workers boosted (nice
+	# -10 from their own level); whether a look saw that is logged.
 	start_vm -C "$cpus" -w 0 -c 1 -t 1000000000 -l 1500 -r 3000 -i vsfight0
 	flood=$vm_pid
 	spare=$(hostshape_scope spare)
