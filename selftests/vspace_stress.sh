@@ -606,7 +606,7 @@ phase_fights() {
 	echo "# $live_n checks during the fights, $live_bad failed"
 	check stress.fights.live [ $live_bad = 0 -a $live_n -gt 0 ]
 	x=$(cat /sys/class/net/vsfight0/statistics/rx_packets 2>/dev/null)
-	echo "# the flood: ${x:-no} frames through its tap; of $(wc -l <"$TMP/fight.boost") looks, $(awk '$2 == 1' "$TMP/fight.boost" | wc -l) saw it confined and $(awk '$1 > 0' "$TMP/fight.boost" | wc -l) a worker of another VM boosted"
+	echo "# the stream: ${x:-no} frames through its tap; of $(wc -l <"$TMP/fight.boost") looks, $(awk '$2 == 1' "$TMP/fight.boost" | wc -l) saw it confined and $(awk '$1 > 0' "$TMP/fight.boost" | wc -l) a worker of another VM boosted"
 	# The last word is the operator's: a cpuset for each scope, then a
 	# mask and a nice level for every thread. That is what must stay.
 	for p in "${VMS[@]}"; do
