@@ -19,8 +19,9 @@ static struct kobject *vspace_kobj;
 
 /*
  * Say which file refused what, without echoing a huge or multi-line write,
- * and with the writer's other bytes but printable ASCII as \xHH: no
- * control or stray byte of theirs gets into the log.
+ * and with the writer's bytes but printable ASCII as \xHH, quote and
+ * backslash included: no control or stray byte of theirs gets into the
+ * log, and no byte of theirs can pass for one of ours.
  */
 static int vspace_reject(const struct kobj_attribute *attr, const char *buf,
 			 const char *why)
@@ -30,7 +31,7 @@ static int vspace_reject(const struct kobj_attribute *attr, const char *buf,
 	int n;
 
 	n = string_escape_mem(buf, len, shown, sizeof(shown) - 1,
-			      ESCAPE_HEX | ESCAPE_NAP, NULL);
+			      ESCAPE_HEX | ESCAPE_NAP | ESCAPE_APPEND, "\\\"");
 	shown[min_t(int, n, sizeof(shown) - 1)] = '\0';
 	pr_notice_ratelimited("%s: rejected \"%s\": %s\n", attr->attr.name,
 			      shown, why);

@@ -443,8 +443,9 @@ TEST_F(vspace, non_root_refused)
 
 /*
  * A refused write is logged with the writer's bytes, but for printable
- * ASCII as \xHH: the kernel's log (read raw, through syslog(2); /dev/kmsg
- * escapes on its own) holds no control or stray byte of theirs.
+ * ASCII (and quote and backslash) as \xHH: the kernel's log (read raw,
+ * through syslog(2); /dev/kmsg escapes on its own) holds no control or
+ * stray byte of theirs, nor a quote that would end the value early.
  */
 TEST_F(vspace, rejected_logged_escaped)
 {
@@ -460,10 +461,10 @@ TEST_F(vspace, rejected_logged_escaped)
 	for (try = 0; try < 8 && !found; try++) {
 		if (try)
 			sleep(1);
-		snprintf(val, sizeof(val), "x\x1b[7m\xe1\x01%d.%d\n", getpid(),
-			 try);
+		snprintf(val, sizeof(val), "x\x1b[7m\xe1\x01\"\\%d.%d\n",
+			 getpid(), try);
 		snprintf(want, sizeof(want),
-			 "isolation: rejected \"x\\x1b[7m\\xe1\\x01%d.%d\": ",
+			 "isolation: rejected \"x\\x1b[7m\\xe1\\x01\\x22\\x5c%d.%d\": ",
 			 getpid(), try);
 		ASSERT_EQ(-EINVAL, vs_write("isolation", val));
 		n = klogctl(3, log, size);	/* SYSLOG_ACTION_READ_ALL */
