@@ -141,7 +141,9 @@ void vspace_groups_layout(unsigned int vm, unsigned int io,
  * lowering the confined VM keeps the I/O CPUs' load as it is: a CPU whose
  * tasks all run at nice 19 or SCHED_IDLE looks idle to the scheduler,
  * which then moves other work there, ahead of the very workers isolation
- * protects.
+ * protects. A renice that lands between task_nice() and set_user_nice()
+ * here is lost: the kernel has no compare-and-set of a nice level, and
+ * the window is those two calls.
  */
 static void vspace_thread_boost(struct vspace_thread *t,
 				struct task_struct *task, bool boost)
