@@ -80,7 +80,9 @@ static int nexcl, verbose, dead_pid;
 static long long deadline;
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list *cur;
-static unsigned long ops[NR_OPS], errs[MAX_ERRNO], unexpected;
+/* errs: per errno; bad_errs: of those, the ones not documented there */
+static unsigned long ops[NR_OPS], errs[MAX_ERRNO], bad_errs[MAX_ERRNO];
+static unsigned long unexpected;
 static int maxfiles, maxvms;
 
 static long long now_ns(void)
@@ -162,6 +164,8 @@ static void failed(struct worker *w, const char *call, const char *buf,
 	int e = errno;
 
 	INC(errs[e > 0 && e < MAX_ERRNO ? e : 0]);
+	if (!documented(e, w->rel))
+		INC(bad_errs[e > 0 && e < MAX_ERRNO ? e : 0]);
 	/* C-style escapes, so that NULs and newlines stay visible */
 	for (i = 0; buf && i < n; i++) {
 		unsigned char c = buf[i];
@@ -452,8 +456,7 @@ static void summary(int nthreads)
 	for (i = 0; i < MAX_ERRNO; i++)
 		if (errs[i])
 			printf(" %s %lu%s", i ? errname(i) : "other", errs[i],
-			       documented(i, "vms/add") ||
-			       documented(i, "vms/1/threads") ? "" : "(!)");
+			       bad_errs[i] ? "(!)" : "");
 	printf("\nvs_fuzz: %lu unexpected\n", unexpected);
 }
 
