@@ -320,14 +320,15 @@ host_checks() {
 		fi
 	done
 	# Host-side test programs, one result per test case: the policy's
-	# unit tests, vspacectl's golden-output tests and the kernel-log
-	# checker's own tests.
-	for name in policy vspacectl-golden kernel-check; do
+	# unit tests, vspacectl's golden-output tests, the kernel-log
+	# checker's own tests and the test runner's.
+	for name in policy vspacectl-golden kernel-check run-tests; do
 		lf=$CACHE/results/host-$name.log
 		case $name in
 		policy) make -s -C "$TOP/selftests/policy" policy_test >"$lf" 2>&1 &&
 			"$TOP/selftests/policy/policy_test" >>"$lf" 2>&1 ;;
 		kernel-check) "$LAB/kernel-check-test.sh" >"$lf" 2>&1 ;;
+		run-tests) "$TOP/selftests/run_tests-test.sh" >"$lf" 2>&1 ;;
 		*) "$TOP/selftests/vspacectl/run.sh" >"$lf" 2>&1 ;;
 		esac
 		sed 's/^/# /' "$lf"

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run_tests-test.sh: run_tests.sh's verdicts on what a program leaves
+# behind, on a copy of the CPUs' online files (VS_CPU_DIR): a CPU it
+# took offline comes back, and fails a program that ended on its own; a
+# CPU offline before it stays so; what it left running is ended first.
+# A host check: no root or module needed.
+# shellcheck disable=SC2016 # the programs expand their own variables
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+
+# cpus ONLINE-LIST STATES: a copy with one online file per CPU (CPU 0 has
+# none, as on x86), STATES the contents of cpu1's, cpu2's...
+cpus() {
+	local c=1 s
+	rm -rf "$tmp/cpu" && mkdir -p "$tmp/cpu"
+	echo "$1" >"$tmp/cpu/online"
+	shift
+	for s in "$@"; do
+		mkdir -p "$tmp/cpu/cpu$c"
+		echo "$s" >"$tmp/cpu/cpu$c/online"
+		c=$((c + 1))
+	done
+}
+# prog NAME BODY: a program for run_tests.sh
+prog() {
+	printf '#!/bin/bash\n%s\n' "$2" >"$tmp/$1"
+	chmod +x "$tmp/$1"
+}
+# expect NAME WANT-RESULT WANT-STATES: run program NAME, then its TAP
+# line must match WANT-RESULT and cpu1.. hold WANT-STATES
+expect() {
+	local name=$1 want=$2 states got c=1 s
+	shift 2
+	cp "$here/run_tests.sh" "$tmp/run_tests.sh"
+	got=$(VS_CPU_DIR=$tmp/cpu VSPACE_TEST_TIMEOUT=${T:-20} \
+		bash "$tmp/run_tests.sh" "$name" 2>&1 | grep -E '^(not )?ok 1 ')
+	states=
+	for s in "$@"; do
+		states+="$(cat "$tmp/cpu/cpu$c/online") "
+		c=$((c + 1))
+	done
+	n=$((n + 1))
+	if [[ $got == $want* ]] && [ "$states" = "$* " ]; then
+		echo "ok $n run_tests.$name"
+	else
+		echo "not ok $n run_tests.$name # got \"$got\", cpus $states"
+		failed=$((failed + 1))
+	fi
+}
+
+echo "TAP version 13"
+echo "1..5"
+prog clean 'echo "ok 1 x"'
+cpus 0-2 1 1
+expect clean "ok 1" 1 1
+prog leaves_offline 'echo 0 >"$VS_CPU_DIR/cpu2/online"; echo "ok 1 x"'
+cpus 0-2 1 1
+expect leaves_offline "not ok 1" 1 1
+# The caller's offline CPU 2 is none of the program's doing.
+prog callers_offline 'echo "ok 1 x"'
+cpus 0-1 1 0
+expect callers_offline "ok 1" 1 0
+# Killed by its timeout with CPU 1 offline: back, and the timeout is
+# the failure.
+prog timed_out 'echo 0 >"$VS_CPU_DIR/cpu1/online"; sleep 60'
+cpus 0-2 1 1
+T=2 expect timed_out "not ok 1" 1 1
+# A loop it left behind takes CPU 2 offline after it exited: ended
+# first, its write undone.
+prog leftover 'trap "" TERM; (sleep 1; echo 0 >"$VS_CPU_DIR/cpu2/online") & echo "ok 1 x"'
+cpus 0-2 1 1
+expect leftover "not ok 1" 1 1
+echo "# $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
