@@ -534,7 +534,7 @@ boost_look() {
 	done
 	while read -r k s; do
 		[ "$k" = confined ] && c=$s
-	done <$V/vms/$1/stats 2>/dev/null
+	done 2>/dev/null <$V/vms/$1/stats
 	echo "$n $c"
 }
 
@@ -551,8 +551,9 @@ phase_fights() {
 	# the I/O CPU saturated while another VM did I/O too, it would be
 	# over its share, confined, and the others' workers boosted (nice
 	# -10 from their own level); whether a look saw that is logged.
-	start_vm -C "$cpus" -w 0 -c 1 -t 1000000000 -l 1500 -r 3000 -i vsfight0
-	flood=$vm_pid
+	flood=
+	start_vm -C "$cpus" -w 0 -c 1 -t 1000000000 -l 1500 -r 3000 -i vsfight0 &&
+		flood=$vm_pid
 	spare=$(hostshape_scope spare)
 	load || { not_ok stress.fights.insmod; return; }
 	# How vspace read each change from outside, for a thread that ends
@@ -560,8 +561,13 @@ phase_fights() {
 	# 2> before >: where there is none, the > fails quietly.
 	echo "file placement.c +p" 2>/dev/null >/sys/kernel/debug/dynamic_debug/control
 	for p in "${VMS[@]}"; do echo "$p" >$V/vms/add 2>/dev/null; done
-	echo 1 >$V/vms/$flood/weight || echo "# the flood VM has no weight"
-	kill -USR1 $flood
+	if [ -n "$flood" ]; then
+		echo 1 2>/dev/null >$V/vms/$flood/weight ||
+			echo "# the streaming VM has no weight"
+		kill -USR1 $flood
+	else
+		echo "# the streaming VM did not start"
+	fi
 	end=$((SECONDS + FIGHT_S))
 	# taskset loops against managed threads
 	(while [ $SECONDS -lt $end ]; do
@@ -596,7 +602,7 @@ phase_fights() {
 	done) &
 	BG+=($!)
 	# How often the flood was confined and the others' workers boosted.
-	(while [ $SECONDS -lt $end ]; do
+	(while [ -n "$flood" ] && [ $SECONDS -lt $end ]; do
 		boost_look $flood
 		sleep 0.5
 	done >"$TMP/fight.boost") &
@@ -605,7 +611,7 @@ phase_fights() {
 	stop_bg
 	echo "# $live_n checks during the fights, $live_bad failed"
 	check stress.fights.live [ $live_bad = 0 -a $live_n -gt 0 ]
-	x=$(cat /sys/class/net/vsfight0/statistics/rx_packets 2>/dev/null)
+	x=$(rx_packets vsfight0)
 	echo "# the stream: ${x:-no} frames through its tap; of $(wc -l <"$TMP/fight.boost") looks, $(awk '$2 == 1' "$TMP/fight.boost" | wc -l) saw it confined and $(awk '$1 > 0' "$TMP/fight.boost" | wc -l) a worker of another VM boosted"
 	# The last word is the operator's: a cpuset for each scope, then a
 	# mask and a nice level for every thread. That is what must stay.
@@ -684,8 +690,11 @@ phase_fuzz() {
 	check stress.fuzz.dmesg dmesg_clean
 }
 
+# The frames a tap took from its vhost worker.
+rx_packets() { cat "/sys/class/net/$1/statistics/rx_packets" 2>/dev/null; }
+
 phase_rmmod() {
-	local i ok=0 cpid hp c t rx0 rx1
+	local i ok=0 cpid hp c t rx0= rx1= rx2 moved=0
 	phase_start rmmod
 	start_vm -w 2 -c 2 -b 20 $KVM
 	start_vm -C "$(online_cpus)" -w 1 -c 2 -b 20 $KVM
@@ -693,7 +702,6 @@ phase_rmmod() {
 	# vspace's network probes meet a managed worker's skbs while it goes.
 	start_vm -w 0 -c 1 -t 1000000000 -r 2000 -i vsrmmod0 && kill -USR1 $vm_pid
 	./vs_check.py snap "$TMP/rm.snap"
-	rx0=$(cat /sys/class/net/vsrmmod0/statistics/rx_packets 2>/dev/null)
 	./vs_churn.sh -n 100000 -t 100000 -p 4 -s "$SEED" -l "$TMP/churn3.log" \
 		>"$TMP/churn3.out" 2>&1 &
 	BG+=($!)
@@ -711,16 +719,21 @@ phase_rmmod() {
 	for ((i = 0; i < CYCLES; i++)); do
 		load || break
 		for p in "${VMS[@]}"; do echo "$p" >$V/vms/add 2>/dev/null; done
+		# The VM's frames (its tap's rx) from the first load on, and
+		# in how many cycles they moved while vspace was loaded.
+		rx2=$(rx_packets vsrmmod0)
+		[ -n "$rx0" ] || rx0=$rx2
 		sleep 0.$((RANDOM % 9 + 1))
+		rx1=$(rx_packets vsrmmod0)
+		[ "${rx1:-0}" -gt "${rx2:-0}" ] && moved=$((moved + 1))
 		rmmod vspace || break
 		ok=$((ok + 1))
 	done
-	rx1=$(cat /sys/class/net/vsrmmod0/statistics/rx_packets 2>/dev/null)
 	stop_bg
 	all_online
 	echo "# $ok insmod/rmmod cycles under traffic, churn and hotplug"
 	check stress.rmmod.cycles [ $ok = "$CYCLES" ]
-	echo "# a VM's frames through its vhost worker during the cycles: $rx0 -> $rx1"
+	echo "# a VM's frames through its vhost worker from the first load to the last rmmod: $rx0 -> $rx1, moving in $moved of $ok cycles"
 	check stress.rmmod.vhost_traffic [ "${rx1:-0}" -gt "${rx0:-0}" ]
 	# cpuset's hotplug work may still be updating masks.
 	for ((t = 0; t < 10; t++)); do
