@@ -36,7 +36,7 @@ prog() {
 expect() {
 	local name=$1 want=$2 states got c=1 s
 	shift 2
-	cp "$here/run_tests.sh" "$tmp/run_tests.sh"
+	cp "$here/run_tests.sh" "$here/cpulist.sh" "$tmp/"
 	got=$(VS_CPU_DIR=$tmp/cpu VSPACE_TEST_TIMEOUT=${T:-20} \
 		bash "$tmp/run_tests.sh" "$name" 2>&1 | grep -E '^(not )?ok 1 ')
 	states=

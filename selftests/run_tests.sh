@@ -17,14 +17,8 @@ out=
 # process group: timeout passes the signal on), and leave no file.
 trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; exit 130' INT TERM HUP
 trap 'rm -f "$out"' EXIT
-# The CPUs of a cpulist ("0-2,5"), one per word.
-cpu_words() {
-	local part a b IFS=,
-	for part in $1; do
-		a=${part%-*} b=${part#*-}
-		while [ "$a" -le "$b" ]; do echo -n "$a "; a=$((a + 1)); done
-	done
-}
+# shellcheck source=cpulist.sh
+. ./cpulist.sh
 echo "TAP version 13"
 echo "1..$#"
 for prog in "$@"; do

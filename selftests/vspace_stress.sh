@@ -38,6 +38,7 @@
 cd "$(dirname "$0")" || exit 1
 . ./tap.sh
 . ./hostshape.sh
+. ./cpulist.sh
 
 V=/sys/kernel/vspace
 PARM=/sys/module/vspace/parameters
@@ -98,14 +99,6 @@ dmesg_clean() {
 }
 
 online_cpus() { cat /sys/devices/system/cpu/online; }
-# CPUs of a cpulist, one per word.
-cpu_words() {
-	local part a b IFS=,
-	for part in $1; do
-		a=${part%-*} b=${part#*-}
-		while [ "$a" -le "$b" ]; do echo -n "$a "; a=$((a + 1)); done
-	done
-}
 # A random non-empty subset of a cpulist, as a cpulist.
 random_subset() {
 	local c out=()
@@ -694,7 +687,7 @@ phase_fuzz() {
 rx_packets() { cat "/sys/class/net/$1/statistics/rx_packets" 2>/dev/null; }
 
 phase_rmmod() {
-	local i ok=0 cpid hp c t rx0= rx1= rx2 moved=0
+	local i ok=0 cpid hp c t rx0='' rx1='' rx2 moved=0
 	phase_start rmmod
 	start_vm -w 2 -c 2 -b 20 $KVM
 	start_vm -C "$(online_cpus)" -w 1 -c 2 -b 20 $KVM
