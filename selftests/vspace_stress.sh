@@ -542,10 +542,10 @@ phase_fights() {
 	# A stream of full frames through a real vhost-net worker (3,000 a
 	# second, a slow kernel's share of that: its checks take long enough
 	# already), from a VM of weight 1: its packets meet the fights in
-	# vspace's probes. Were
-	# the I/O CPU saturated while another VM did I/O too, it would be
-	# over its share, confined, and the others' workers boosted (nice
-	# -10 from their own level); whether a look saw that is logged.
+	# vspace's probes. Were the I/O CPU saturated while another VM did
+	# I/O too, it would be over its share, confined, and the others'
+	# workers boosted (nice -10 from their own level); whether a look
+	# saw that is logged.
 	flood=
 	start_vm -C "$cpus" -w 0 -c 1 -t 1000000000 -l 1500 -r $((3000 / SLOW)) -i vsfight0 &&
 		flood=$vm_pid
