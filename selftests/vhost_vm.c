@@ -24,6 +24,8 @@
  *         elapsed_ns" to the file named by -o. The frames are sent from
  *         one more thread named "CPU n/KVM", as a guest's driver runs on a
  *         vCPU; SIGUSR2 ends the traffic early.
+ *   -N US with -t and -r, nap US microseconds (default 20) while echoes
+ *         are out: far fewer wakeups on a slow kernel, coarser round trips;
  *   -S US also drive a virtio-net device, as a server: each frame that
  *         comes in from the tap (selftests/reqclient) is a request that
  *         costs US microseconds of CPU in a "CPU n/KVM" thread and is sent
@@ -269,7 +271,7 @@ int main(int argc, char **argv)
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:p:BIe:d:t:l:r:i:o:S:g:sq:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:p:BIe:d:t:l:r:N:i:o:S:g:sq:")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
 		case 't': traffic = atoll(optarg); break;
 		case 'l': len = atoi(optarg); break;
 		case 'r': pps = atoi(optarg); break;
+		case 'N': vnet_nap_us = atoi(optarg); break;
 		case 'i': ifname = optarg; break;
 		case 'o': out = optarg; break;
 		case 'S': serve = atoi(optarg); break;
@@ -292,7 +295,7 @@ int main(int argc, char **argv)
 		case 'q': queues = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-p MS] [-B] [-I] [-e MS] [-d MS]\n"
-				"       [-t N [-l LEN] [-r PPS] [-i IFNAME] [-o FILE]] [-S US]\n"
+				"       [-t N [-l LEN] [-r PPS [-N US]] [-i IFNAME] [-o FILE]] [-S US]\n"
 				"       [-q QUEUES] [-g CGROUP] [-s]\n");
 			return 2;
 		}

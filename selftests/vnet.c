@@ -72,6 +72,7 @@ static uint64_t now_ns(void)
 }
 
 int vnet_cpu_work;
+unsigned int vnet_nap_us = 20;
 
 void vnet_work(unsigned int us)
 {
@@ -439,7 +440,7 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 			if (seq == res->received && next > now)
 				usleep((next - now) / 1000);
 			else
-				usleep(20);
+				usleep(vnet_nap_us);
 		}
 		/* Frames can be lost (full queues): give up after idle_ns. */
 		if (now_ns() - last_progress > idle_ns)

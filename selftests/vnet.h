@@ -70,6 +70,13 @@ int vnet_serve(struct vnet *v, unsigned int work_us);
 extern int vnet_cpu_work;
 void vnet_work(unsigned int us);
 
+/*
+ * How long vnet_run() naps, in microseconds, while echoes are out at a set
+ * rate (default 20: round trips measured to a few tens of microseconds).
+ * A longer nap costs a slow kernel far fewer wakeups.
+ */
+extern unsigned int vnet_nap_us;
+
 /* Set (from a signal handler) to end vnet_run() early. */
 extern volatile int vnet_stop;
 

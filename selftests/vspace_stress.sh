@@ -540,14 +540,15 @@ phase_fights() {
 	start_vm -C "$(random_subset "$cpus")" -w 1 -c 2 -b 20 $KVM
 	start_vm -w 1 -c 1
 	# A stream of full frames through a real vhost-net worker (3,000 a
-	# second, a slow kernel's share of that: its checks take long enough
-	# already), from a VM of weight 1: its packets meet the fights in
-	# vspace's probes. Were the I/O CPU saturated while another VM did
-	# I/O too, it would be over its share, confined, and the others'
-	# workers boosted (nice -10 from their own level); whether a look
-	# saw that is logged.
+	# second, a slow kernel's share of that, and 1 ms naps while echoes
+	# are out, not 20 us: each wakeup costs a TCG guest dearly, and the
+	# checks must still fit), from a VM of weight 1: its packets meet the
+	# fights in vspace's probes. Were the I/O CPU saturated while another
+	# VM did I/O too, it would be over its share, confined, and the
+	# others' workers boosted (nice -10 from their own level); whether a
+	# look saw that is logged.
 	flood=
-	start_vm -C "$cpus" -w 0 -c 1 -t 1000000000 -l 1500 -r $((3000 / SLOW)) -i vsfight0 &&
+	start_vm -C "$cpus" -w 0 -c 1 -t 1000000000 -l 1500 -r $((3000 / SLOW)) -N 1000 -i vsfight0 &&
 		flood=$vm_pid
 	spare=$(hostshape_scope spare)
 	load || { not_ok stress.fights.insmod; return; }
@@ -694,9 +695,9 @@ phase_rmmod() {
 	start_vm -w 2 -c 2 -b 20 $KVM
 	start_vm -C "$(online_cpus)" -w 1 -c 2 -b 20 $KVM
 	# A VM's own packets through a real vhost-net worker (2,000 a second,
-	# fewer on a slow kernel), so that vspace's network probes meet a
-	# managed worker's skbs while it goes.
-	start_vm -w 0 -c 1 -t 1000000000 -r $((2000 / SLOW)) -i vsrmmod0 && kill -USR1 $vm_pid
+	# fewer on a slow kernel, naps of 1 ms as above), so that vspace's
+	# network probes meet a managed worker's skbs while it goes.
+	start_vm -w 0 -c 1 -t 1000000000 -r $((2000 / SLOW)) -N 1000 -i vsrmmod0 && kill -USR1 $vm_pid
 	./vs_check.py snap "$TMP/rm.snap"
 	./vs_churn.sh -n 100000 -t 100000 -p 4 -s "$SEED" -l "$TMP/churn3.log" \
 		>"$TMP/churn3.out" 2>&1 &
