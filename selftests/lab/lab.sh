@@ -408,9 +408,9 @@ cmd_check() {
 	# guest to make load and see it answered, and a busy check or stress
 	# guest on the same host cores stalls it (its waits then look like
 	# demand). On a slow kernel (check-debug) the load tests skip
-	# (SKIP_ON_SLOW_KERNEL) and there is one policy boot: it waits only
-	# until one other boot is left, each then on its own host core (the
-	# rest, eval_smoke's burns, failed beside two on 2 cores).
+	# (SKIP_ON_SLOW_KERNEL), but eval_smoke's parallel burns do not:
+	# they took 506 ms where 450 is allowed beside the stress boot, each
+	# guest on its own host core (2026-12-05), and pass alone.
 	# What make check leaves to check-full, to end within 45 minutes:
 	# the policy boots but one, on 6.12 where there is one (the policy
 	# is the same plain C on every kernel), the stress boot of 6.12
@@ -446,13 +446,7 @@ cmd_check() {
 	for job in "${jobs[@]}"; do
 		if [ "${job#* }" = policy ] && [ -z "$barrier" ]; then
 			barrier=1
-			if [ "$SLOW" -gt 1 ]; then
-				while [ "$(jobs -rp | wc -l)" -ge 2 ]; do
-					wait -n || true
-				done
-			else
-				wait || true
-			fi
+			wait || true
 		fi
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
 			wait -n || true
