@@ -3,8 +3,9 @@
 #
 # run_tests-test.sh: run_tests.sh's verdicts on what a program leaves
 # behind, on a copy of the CPUs' online files (VS_CPU_DIR): a CPU it
-# took offline comes back, and fails a program that ended on its own; a
-# CPU offline before it stays so; what it left running is ended first.
+# took offline comes back, one it brought online goes back offline, and
+# either fails a program that ended on its own, passed or skipped; what
+# it left running is ended first, even if it ignores TERM.
 # A host check: no root or module needed.
 # shellcheck disable=SC2016 # the programs expand their own variables
 set -u
@@ -36,7 +37,7 @@ prog() {
 expect() {
 	local name=$1 want=$2 states got c=1 s
 	shift 2
-	cp "$here/run_tests.sh" "$here/cpulist.sh" "$tmp/"
+	cp "$here/run_tests.sh" "$tmp/"
 	got=$(VS_CPU_DIR=$tmp/cpu VSPACE_TEST_TIMEOUT=${T:-20} \
 		bash "$tmp/run_tests.sh" "$name" 2>&1 | grep -E '^(not )?ok 1 ')
 	states=
@@ -54,7 +55,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..9"
 prog clean 'echo "ok 1 x"'
 cpus 0-2 1 1
 expect clean "ok 1" 1 1
@@ -75,5 +76,26 @@ T=2 expect timed_out "not ok 1" 1 1
 prog leftover 'trap "" TERM; (sleep 1; echo 0 >"$VS_CPU_DIR/cpu2/online") & echo "ok 1 x"'
 cpus 0-2 1 1
 expect leftover "not ok 1" 1 1
+# The caller's offline CPU 2, brought online: offline again.
+prog brings_online 'echo 1 >"$VS_CPU_DIR/cpu2/online"; echo "ok 1 x"'
+cpus 0-1 1 0
+expect brings_online "not ok 1" 1 0
+# A skip does not hide a CPU left offline.
+prog skips_offline 'echo 0 >"$VS_CPU_DIR/cpu1/online"; exit 4'
+cpus 0-2 1 1
+expect skips_offline "not ok 1" 1 1
+# What ignores TERM is killed (5 s on): the runner does not wait for it.
+prog deaf_leftover '(trap "" TERM; exec sleep 60) & echo $! >"$VS_CPU_DIR/deaf"; echo "ok 1 x"'
+cpus 0-2 1 1
+t0=$SECONDS
+expect deaf_leftover "ok 1" 1 1
+n=$((n + 1))
+if [ $((SECONDS - t0)) -le 15 ] && ! kill -0 "$(cat "$tmp/cpu/deaf")" 2>/dev/null; then
+	echo "ok $n run_tests.deaf_leftover_gone"
+else
+	echo "not ok $n run_tests.deaf_leftover_gone # $((SECONDS - t0)) s"
+	failed=$((failed + 1))
+	kill -9 "$(cat "$tmp/cpu/deaf")" 2>/dev/null
+fi
 echo "# $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

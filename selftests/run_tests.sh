@@ -12,20 +12,27 @@ cpu_dir=${VS_CPU_DIR:-/sys/devices/system/cpu}
 n=0
 rc_all=0
 pid=
+pgid=
 out=
-# Stopped, stop the program too (it runs in the background, in its own
-# process group: timeout passes the signal on), and leave no file.
-trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; exit 130' INT TERM HUP
+# Stopped, stop the program and what it left running too (they run in
+# the background, in a process group of their own), and leave no file.
+trap '[ -n "$pgid" ] && kill -TERM -- "-$pgid" 2>/dev/null; exit 130' INT TERM HUP
 trap 'rm -f "$out"' EXIT
-# shellcheck source=cpulist.sh
-. ./cpulist.sh
+word=(offline online)
+# cpu_states: "FILE STATE" for every CPU that has an online file.
+cpu_states() {
+	local f
+	for f in "$cpu_dir"/cpu[0-9]*/online; do
+		[ -f "$f" ] && echo "$f $(cat "$f")"
+	done
+}
 echo "TAP version 13"
 echo "1..$#"
 for prog in "$@"; do
 	n=$((n + 1))
 	out=$(mktemp)
 	start=$SECONDS
-	online=$(cat "$cpu_dir/online" 2>/dev/null)
+	states=$(cpu_states)
 	# -k: a program whose cleanup hangs after the timeout is killed.
 	# Its lines go out as they come (a long program's early results are
 	# on the console even if its time runs out), read from $out until it
@@ -33,36 +40,47 @@ for prog in "$@"; do
 	# hold open.
 	timeout -k 60 "$timeout" "./$prog" >"$out" 2>&1 &
 	pid=$!
+	pgid=$pid
 	tail -n +1 -s 0.5 -f --pid="$pid" "$out" | sed -u 's/^/# /'
 	wait "$pid"
 	rc=$?
-	# What it left running ends too (timeout leads a process group of
-	# its own), before the CPUs are looked at: a hotplug loop's last
-	# write lands first.
+	pid=
+	# What it left running in its process group (timeout leads one of
+	# its own) ends too, before the CPUs are looked at: a hotplug loop's
+	# last write lands first. TERM first, so that their own cleanup
+	# runs; KILL after 5 s; what is still there after 20 s (stuck in
+	# the kernel) fails the program.
 	for ((t = 0; t < 40; t++)); do
-		kill -0 -- "-$pid" 2>/dev/null || break
-		[ "$t" = 10 ] && kill -KILL -- "-$pid" 2>/dev/null
+		kill -0 -- "-$pgid" 2>/dev/null || break
+		[ "$t" = 0 ] && kill -TERM -- "-$pgid" 2>/dev/null
+		[ "$t" = 10 ] && kill -KILL -- "-$pgid" 2>/dev/null
 		sleep 0.5
 	done
-	pid=
+	if kill -0 -- "-$pgid" 2>/dev/null; then
+		echo "# $prog left processes that do not end: $(pgrep -g "$pgid" | tr '\n' ' ')"
+		[ $rc -eq 0 ] || [ $rc -eq 4 ] && rc=1
+	fi
+	pgid=
 	echo "# $prog took $((SECONDS - start)) s"
 	# A program killed by its timeout had no cleanup: a CPU it took
-	# offline would stay so for every later program. (Those offline
-	# before it stay: the caller's.) One that ended on its own and left
-	# one offline failed its cleanup.
-	for c in $(cpu_words "$online"); do
-		f=$cpu_dir/cpu$c/online
-		if ! [ -w "$f" ] || [ "$(cat "$f")" != 0 ]; then
+	# offline would stay so for every later program, one it brought
+	# online would undo the caller's choice. Each CPU goes back to
+	# what it was before the program; one that ended on its own (or
+	# skipped) and left one changed failed its cleanup.
+	while read -r f s; do
+		if [ -z "$f" ] || [ "$(cat "$f")" = "$s" ]; then
 			continue
 		fi
-		if echo 1 >"$f" 2>/dev/null; then
-			echo "# $prog left cpu$c offline: back online"
+		c=${f%/online}
+		c=${c##*/}
+		if echo "$s" >"$f" 2>/dev/null; then
+			echo "# $prog left $c ${word[1 - s]}: ${word[s]} again"
 		else
-			echo "# $prog left cpu$c offline, and it does not come back"
+			echo "# $prog left $c ${word[1 - s]}, and it stays so"
 		fi
 		# (reported below, as a program that failed without a result)
-		[ $rc -eq 0 ] && rc=1
-	done
+		[ $rc -eq 0 ] || [ $rc -eq 4 ] && rc=1
+	done <<<"$states"
 	if [ $rc -eq 4 ] && ! grep -qE '^(not )?ok ' "$out"; then
 		echo "# ok 0 $prog # SKIP (whole program)"
 	elif [ $rc -ne 0 ] && [ $rc -ne 4 ] && ! grep -q '^not ok ' "$out"; then

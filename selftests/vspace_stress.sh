@@ -72,6 +72,7 @@ for f in taskset renice shuf; do
 done
 
 TMP=$(mktemp -d /tmp/vs-stress.XXXXXX)
+ONLINE0=$(cat /sys/devices/system/cpu/online)
 KVM=
 [ -c /dev/kvm ] && KVM=-K
 VMS=()
@@ -131,11 +132,15 @@ kthreads() {
 	done
 }
 set_online() { echo "$2" >/sys/devices/system/cpu/cpu$1/online 2>/dev/null; }
+# Every CPU online at the start online again; those offline then (an
+# operator's choice: SMT siblings, say) are never brought up.
 all_online() {
-	local f
-	for f in /sys/devices/system/cpu/cpu[0-9]*/online; do
-		[ "$(cat "$f")" = 1 ] || echo 1 >"$f" 2>/dev/null
+	local c f s
+	for c in $(cpu_words "$ONLINE0"); do
+		f=/sys/devices/system/cpu/cpu$c/online
+		[ -w "$f" ] && read -r s <"$f" && [ "$s" = 0 ] && echo 1 >"$f" 2>/dev/null
 	done
+	return 0
 }
 
 # start_vm [-C CPUSET] ARGS...: a VM (vhost_vm) in a scope of its own;
@@ -518,10 +523,15 @@ boost_look() {
 			[ "${f[16]}" -lt 0 ] && n=$((n + 1))
 		done
 	done
-	# 6.1's workers are kthreads, outside their VM's thread group.
+	# 6.1's workers are kthreads, outside their VM's thread group: those
+	# of the VMs in VMS only (a host's own VMs may run boosted).
 	for t in $(kthreads 'vhost-*'); do
 		{ read -r s <"/proc/$t/stat"; } 2>/dev/null || continue
-		[[ $s == *"(vhost-$1) "* ]] && continue
+		s=${s#*(vhost-}
+		p=${s%%) *}
+		if [ "$p" = "$1" ] || [[ " ${VMS[*]} " != *" $p "* ]]; then
+			continue
+		fi
 		read -r -a f <<<"${s##*) }"
 		[ "${f[16]}" -lt 0 ] && n=$((n + 1))
 	done
@@ -666,7 +676,12 @@ phase_fuzz() {
 		>"$TMP/churn2.out" 2>&1 &
 	cpid=$!
 	BG+=($cpid)
-	timeout $((FUZZ_S + 120)) ./vs_fuzz -t "$FUZZ_S" -j 4 -s "$SEED" >"$TMP/fuzz" 2>&1
+	# In the background, waited for: a TERM's cleanup runs at once, not
+	# when the fuzzer ends, and ends the fuzzer too (timeout leads a
+	# process group of its own, which a TERM to ours does not reach).
+	timeout $((FUZZ_S + 120)) ./vs_fuzz -t "$FUZZ_S" -j 4 -s "$SEED" >"$TMP/fuzz" 2>&1 &
+	BG+=($!)
+	wait $!
 	rc=$?
 	sed 's/^/# /' "$TMP/fuzz" | tail -25
 	check stress.fuzz.errors [ $rc = 0 ]
@@ -732,6 +747,17 @@ phase_rmmod() {
 	check stress.rmmod.cycles [ $ok = "$CYCLES" ]
 	echo "# a VM's frames through its vhost worker from the first load to the last rmmod: $rx0 -> $rx1, moving in $moved of $ok cycles"
 	check stress.rmmod.vhost_traffic [ "${rx1:-0}" -gt "${rx0:-0}" ]
+	# And after the last rmmod, the churn and hotplug ended: the worker
+	# vspace let go still moves them (not left pinned or starved, nor
+	# the stream given up on a stall).
+	rx2=$(rx_packets vsrmmod0)
+	for ((t = 0; t < 20 * SLOW; t++)); do
+		sleep 0.25
+		rx1=$(rx_packets vsrmmod0)
+		[ "${rx1:-0}" -gt "${rx2:-0}" ] && break
+	done
+	echo "# and after the last rmmod: $rx2 -> $rx1"
+	check stress.rmmod.vhost_after [ "${rx1:-0}" -gt "${rx2:-0}" ]
 	# cpuset's hotplug work may still be updating masks.
 	for ((t = 0; t < 10; t++)); do
 		./vs_check.py same "$TMP/rm.snap" >"$TMP/same" && break
