@@ -142,8 +142,9 @@ void vspace_groups_layout(unsigned int vm, unsigned int io,
  * tasks all run at nice 19 or SCHED_IDLE looks idle to the scheduler,
  * which then moves other work there, ahead of the very workers isolation
  * protects. A renice that lands between task_nice() and set_user_nice()
- * here is lost: the kernel has no compare-and-set of a nice level, and
- * the window is those two calls.
+ * here, either way, is lost: the kernel has no compare-and-set of a nice
+ * level, and the window is those two calls. So is an operator's renice
+ * to exactly the boosted level, which cannot be told from the boost.
  */
 static void vspace_thread_boost(struct vspace_thread *t,
 				struct task_struct *task, bool boost)

@@ -33,12 +33,14 @@ for prog in "$@"; do
 	out=$(mktemp)
 	start=$SECONDS
 	states=$(cpu_states)
-	# -k: a program whose cleanup hangs after the timeout is killed.
+	# -k: a program whose cleanup hangs after the timeout is killed
+	# (a minute, longer on a slow kernel, where 2,000 processes take
+	# that long to exit).
 	# Its lines go out as they come (a long program's early results are
 	# on the console even if its time runs out), read from $out until it
 	# exits: not through a pipe, which a process it left behind would
 	# hold open.
-	timeout -k 60 "$timeout" "./$prog" >"$out" 2>&1 &
+	timeout -k $((60 * ${LAB_SLOW:-1})) "$timeout" "./$prog" >"$out" 2>&1 &
 	pid=$!
 	pgid=$pid
 	tail -n +1 -s 0.5 -f --pid="$pid" "$out" | sed -u 's/^/# /'

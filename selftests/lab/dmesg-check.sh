@@ -11,7 +11,12 @@ pat='WARNING:|BUG:|Oops|general protection fault|kernel BUG|Call Trace|possible 
 # The command line is no report, whatever words a path or a parameter
 # on it has. Text, whatever bytes a line holds (-a, C locale): a log
 # grep took for binary would hide every line after its first odd byte.
-if LC_ALL=C grep -av 'ommand line:' "${1:?usage: dmesg-check.sh FILE}" |
+# A log that cannot be read is no clean log.
+if ! [ -f "${1:?usage: dmesg-check.sh FILE}" ] || ! [ -r "$1" ]; then
+	echo "dmesg-check: cannot read $1" >&2
+	exit 2
+fi
+if LC_ALL=C grep -av 'ommand line:' "$1" |
    LC_ALL=C grep -aE "$pat"; then
 	echo "dmesg-check: kernel reported a problem in $1" >&2
 	exit 1

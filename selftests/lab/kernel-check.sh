@@ -26,9 +26,14 @@ for log in "$out/boot-dmesg.log" "$out/dmesg.log" "$out/end-dmesg.log"; do
 	[ -f "$log" ] || continue
 	"$lab/dmesg-check.sh" "$log" || rc=1
 done
-# A check that read nothing passes nothing.
+# A check that read nothing passes nothing. (init writes the end log
+# with health: a boot without it did not end as it should.)
 if ! grep -q 'Linux version' "$out/boot-dmesg.log" 2>/dev/null; then
 	echo "kernel-check: no boot log in $out" >&2
+	rc=1
+fi
+if ! [ -f "$out/end-dmesg.log" ]; then
+	echo "kernel-check: no end log in $out" >&2
 	rc=1
 fi
 tainted=$(awk '$1 == "tainted" { print $2 }' "$out/health" 2>/dev/null)

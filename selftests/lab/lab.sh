@@ -481,7 +481,7 @@ cmd_check() {
 			/^# # +(RUN|OK|FAIL|SKIP|XFAIL|XPASS) |: Test (failed|terminated)/ { next }
 			/^# / { buf[k++] = $0 }' "$out/ktap.log" 2>/dev/null | head -60)
 		"$LAB/kernel-check.sh" "$out" >/dev/null 2>&1 ||
-			summary+=("  not ok kernel log or state ($out/dmesg.log, boot-dmesg.log, health)")
+			summary+=("  not ok kernel log or state ($out/dmesg.log, boot-dmesg.log, end-dmesg.log, health)")
 		tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 	done
 	echo
