@@ -15,7 +15,8 @@ trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0
 
 # cpus ONLINE-LIST STATES: a copy with one online file per CPU (CPU 0 has
-# none, as on x86), STATES the contents of cpu1's, cpu2's...
+# none, as on x86), STATES the contents of cpu1's, cpu2's... (the list
+# is the kernel's summary; the runner reads the files)
 cpus() {
 	local c=1 s
 	rm -rf "$tmp/cpu" && mkdir -p "$tmp/cpu"
@@ -55,7 +56,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 prog clean 'echo "ok 1 x"'
 cpus 0-2 1 1
 expect clean "ok 1" 1 1
@@ -96,6 +97,25 @@ else
 	echo "not ok $n run_tests.deaf_leftover_gone # $((SECONDS - t0)) s"
 	failed=$((failed + 1))
 	kill -9 "$(cat "$tmp/cpu/deaf")" 2>/dev/null
+fi
+# A TERM to the runner ends it and its program at once, not when the
+# program ends.
+prog long 'exec sleep 60'
+cp "$here/run_tests.sh" "$tmp/"
+VS_CPU_DIR=$tmp/cpu bash "$tmp/run_tests.sh" long >/dev/null 2>&1 &
+r=$!
+sleep 1
+t0=$SECONDS
+kill -TERM "$r"
+wait "$r"
+n=$((n + 1))
+sleep 0.5
+if [ $((SECONDS - t0)) -le 5 ] && ! pgrep -f "^sleep 60$" >/dev/null; then
+	echo "ok $n run_tests.runner_terminated"
+else
+	echo "not ok $n run_tests.runner_terminated # $((SECONDS - t0)) s"
+	failed=$((failed + 1))
+	pkill -f "^sleep 60$"
 fi
 echo "# $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

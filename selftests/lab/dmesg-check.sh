@@ -16,9 +16,15 @@ if ! [ -f "${1:?usage: dmesg-check.sh FILE}" ] || ! [ -r "$1" ]; then
 	echo "dmesg-check: cannot read $1" >&2
 	exit 2
 fi
-if LC_ALL=C grep -av 'ommand line:' "$1" |
-   LC_ALL=C grep -aE "$pat"; then
+LC_ALL=C grep -av 'ommand line:' "$1" | LC_ALL=C grep -aE "$pat"
+st=("${PIPESTATUS[@]}")
+if [ "${st[1]}" = 0 ]; then
 	echo "dmesg-check: kernel reported a problem in $1" >&2
 	exit 1
+fi
+# Read part of the way only (an I/O error): no clean log either.
+if [ "${st[0]}" -ge 2 ]; then
+	echo "dmesg-check: cannot read all of $1" >&2
+	exit 2
 fi
 exit 0
