@@ -79,7 +79,12 @@ PY
 	in_range() { [ "${2:-0}" -ge "$1" ] && [ "${2:-0}" -lt "$3" ]; }
 	read -r wall r1 r2 < <(burn 300000 1 2)
 	echo "# two 300 ms burns on CPUs 1 and 2: ${wall} us wall, run ${r1} and ${r2} us"
-	check burn.parallel in_range 290000 "$wall" 450000
+	# In parallel: the wall time well under the sum of the two run
+	# times (on one CPU it is their sum), whatever the kernel's speed
+	# (a debug kernel's 300 ms burns run 450 to 520 ms), and never
+	# shorter than one burn.
+	check burn.parallel bash -c '[ "${1:-0}" -ge 290000 ] &&
+		[ $((${1:-0} * 4)) -lt $(((${2:-0} + ${3:-0}) * 3)) ]' - "$wall" "$r1" "$r2"
 	check burn.own_cpu_time bash -c '[ "${1:-0}" -ge 270000 ] && [ "${2:-0}" -ge 270000 ]' - "$r1" "$r2"
 	read -r wall r1 r2 < <(burn 300000 1 1)
 	echo "# two 300 ms burns on CPU 1: ${wall} us wall, run ${r1} and ${r2} us"
