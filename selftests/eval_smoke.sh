@@ -40,15 +40,16 @@ else
 	skip burn.insmod "no burn module (the lab builds it)"
 fi
 if [ -n "$loaded" ]; then
-	# burn US CPU...: one process per CPU burns US µs from a common start;
-	# prints the wall time to the last end and each burner's run time
-	# from its schedstat, in µs.
+	# burn US CPU...: one process per CPU burns US µs from a common start
+	# (a head start for the forks, longer on a slower kernel); prints
+	# the wall time from the first burn's start to the last one's end
+	# and each burner's run time from its schedstat, in µs.
 	burn() {
-		python3 - "$@" <<'PY'
+		python3 - "$(vs_slow)" "$@" <<'PY'
 import fcntl, os, struct, sys, time
-us, cpus = int(sys.argv[1]), [int(c) for c in sys.argv[2:]]
+slow, us, cpus = int(sys.argv[1]), int(sys.argv[2]), [int(c) for c in sys.argv[3:]]
 VS_BURN_US = (1 << 30) | (8 << 16) | (ord("b") << 8) | 1
-t0 = time.monotonic() + 1.0
+t0 = time.monotonic() + 1.0 * slow
 pids = []
 for c in cpus:
     r, w = os.pipe()
@@ -59,36 +60,40 @@ for c in cpus:
         fd = os.open("/dev/vs_burn", os.O_RDONLY)
         run0 = int(open("/proc/thread-self/schedstat").read().split()[0])
         time.sleep(max(0, t0 - time.monotonic()))
+        start = time.monotonic()
         fcntl.ioctl(fd, VS_BURN_US, struct.pack("Q", us))
         end = time.monotonic()
         run = int(open("/proc/thread-self/schedstat").read().split()[0]) - run0
-        os.write(w, f"{end} {run}".encode())
+        os.write(w, f"{start} {end} {run}".encode())
         os._exit(0)
     os.close(w)
     pids.append((pid, r))
-ends, runs = [], []
+starts, ends, runs = [], [], []
 for pid, r in pids:
-    e, run = os.read(r, 100).decode().split()
+    s, e, run = os.read(r, 100).decode().split()
     os.waitpid(pid, 0)
+    starts.append(float(s))
     ends.append(float(e))
     runs.append(int(run) // 1000)
-print(int((max(ends) - t0) * 1e6), *runs)
+print(int((max(ends) - min(starts)) * 1e6), *runs)
 PY
 	}
 	# in_range LOW VALUE HIGH: LOW <= VALUE < HIGH, all integers.
 	in_range() { [ "${2:-0}" -ge "$1" ] && [ "${2:-0}" -lt "$3" ]; }
 	read -r wall r1 r2 < <(burn 300000 1 2)
 	echo "# two 300 ms burns on CPUs 1 and 2: ${wall} us wall, run ${r1} and ${r2} us"
-	# In parallel: the wall time well under the sum of the two run
-	# times (on one CPU it is their sum), whatever the kernel's speed
-	# (a debug kernel's 300 ms burns run 450 to 520 ms), and never
-	# shorter than one burn.
-	check burn.parallel bash -c '[ "${1:-0}" -ge 290000 ] &&
-		[ $((${1:-0} * 4)) -lt $(((${2:-0} + ${3:-0}) * 3)) ]' - "$wall" "$r1" "$r2"
 	check burn.own_cpu_time bash -c '[ "${1:-0}" -ge 270000 ] && [ "${2:-0}" -ge 270000 ]' - "$r1" "$r2"
-	read -r wall r1 r2 < <(burn 300000 1 1)
-	echo "# two 300 ms burns on CPU 1: ${wall} us wall, run ${r1} and ${r2} us"
-	check burn.one_cpu_takes_turns in_range 540000 "$wall" 1200000
+	read -r one s1 s2 < <(burn 300000 1 1)
+	echo "# two 300 ms burns on CPU 1: ${one} us wall, run ${s1} and ${s2} us"
+	check burn.one_cpu_takes_turns in_range 540000 "$one" 1200000
+	# In parallel: two CPUs do the two burns in well under the time one
+	# CPU takes (half of it on a stock kernel, 0.72 of it on the debug
+	# kernel, where the vCPUs' own work in the burns' hlt windows
+	# competes for QEMU's one thread), whatever the kernel's speed; and
+	# never in less than one burn.
+	echo "# on two CPUs: $((${wall:-0} * 100 / ${one:-1}))% of the time on one"
+	check burn.parallel bash -c '[ "${1:-0}" -ge 299000 ] &&
+		[ $((${1:-0} * 100)) -lt $((${2:-0} * 85)) ]' - "$wall" "$one"
 fi
 
 settings() {
