@@ -56,7 +56,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..10"
+echo "1..12"
 prog clean 'echo "ok 1 x"'
 cpus 0-2 1 1
 expect clean "ok 1" 1 1
@@ -98,24 +98,56 @@ else
 	failed=$((failed + 1))
 	kill -9 "$(cat "$tmp/cpu/deaf")" 2>/dev/null
 fi
-# A TERM to the runner ends it and its program at once, not when the
-# program ends.
-prog long 'exec sleep 60'
-cp "$here/run_tests.sh" "$tmp/"
-VS_CPU_DIR=$tmp/cpu bash "$tmp/run_tests.sh" long >/dev/null 2>&1 &
-r=$!
-sleep 1
-t0=$SECONDS
-kill -TERM "$r"
-wait "$r"
+# stopped NAME WANT-STATES: start the runner on program NAME, TERM it
+# after 1 s; it must end within 8 s with status 143, the program's pid
+# (in $tmp/cpu/pid) gone and cpu1.. holding WANT-STATES.
+stopped() {
+	local name=$1 r t0 rc states="" c=1 s
+	shift
+	cp "$here/run_tests.sh" "$tmp/"
+	rm -f "$tmp/cpu/pid"
+	VS_CPU_DIR=$tmp/cpu bash "$tmp/run_tests.sh" "$name" >"$tmp/log" 2>&1 &
+	r=$!
+	sleep 1
+	t0=$SECONDS
+	kill -TERM "$r"
+	wait "$r"
+	rc=$?
+	for s in "$@"; do
+		states+="$(cat "$tmp/cpu/cpu$c/online") "
+		c=$((c + 1))
+	done
+	n=$((n + 1))
+	if [ $((SECONDS - t0)) -le 8 ] && [ $rc = 143 ] &&
+	   ! kill -0 "$(cat "$tmp/cpu/pid")" 2>/dev/null &&
+	   [ "$states" = "$* " ]; then
+		echo "ok $n run_tests.$name"
+	else
+		echo "not ok $n run_tests.$name # $((SECONDS - t0)) s, exit $rc, cpus $states"
+		failed=$((failed + 1))
+		kill -9 "$(cat "$tmp/cpu/pid")" 2>/dev/null
+	fi
+}
+# A TERM to the runner ends it and its program soon, not when the
+# program ends, and the CPU the program took offline comes back.
+prog stopped_plain 'echo 0 >"$VS_CPU_DIR/cpu1/online"; echo $$ >"$VS_CPU_DIR/pid"; exec sleep 60'
+cpus 0-2 1 1
+stopped stopped_plain 1 1
+# One with a cleanup of its own gets to run it (2 s), and only then are
+# the CPUs looked at.
+prog stopped_cleanup 'echo 0 >"$VS_CPU_DIR/cpu1/online"; echo $$ >"$VS_CPU_DIR/pid"
+trap "sleep 2; echo 1 >\"\$VS_CPU_DIR/cpu1/online\"; echo cleaned >\"\$VS_CPU_DIR/cleaned\"; exit 0" TERM
+sleep 60 &
+wait'
+cpus 0-2 1 1
+rm -f "$tmp/cpu/cleaned"
+stopped stopped_cleanup 1 1
 n=$((n + 1))
-sleep 0.5
-if [ $((SECONDS - t0)) -le 5 ] && ! pgrep -f "^sleep 60$" >/dev/null; then
-	echo "ok $n run_tests.runner_terminated"
+if [ -f "$tmp/cpu/cleaned" ] && ! grep -q 'left cpu1' "$tmp/log"; then
+	echo "ok $n run_tests.stopped_cleanup_ran"
 else
-	echo "not ok $n run_tests.runner_terminated # $((SECONDS - t0)) s"
+	echo "not ok $n run_tests.stopped_cleanup_ran # $(grep -c 'left cpu1' "$tmp/log") restores by the runner"
 	failed=$((failed + 1))
-	pkill -f "^sleep 60$"
 fi
 echo "# $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -17,9 +17,20 @@ rc_all=0
 pid=
 pgid=
 out=
-# Stopped, stop the program and what it left running too (they run in
-# the background, in a process group of their own), and leave no file.
-trap '[ -n "$pgid" ] && kill -TERM -- "-$pgid" 2>/dev/null; exit 130' INT TERM HUP
+stop=
+# Stopped (INT, TERM, HUP): the program is told to stop too (timeout
+# passes the TERM on to it), and the runner goes on as when a program
+# ends: it waits for the program's own cleanup, ends what it left, puts
+# the CPUs back, reports it, and exits with the signal's status. Not at
+# once: a CPU the program took offline would stay so.
+# shellcheck disable=SC2317 # called by the traps
+on_stop() {
+	stop=$1
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+}
+trap 'on_stop 130' INT
+trap 'on_stop 143' TERM
+trap 'on_stop 129' HUP
 trap 'rm -f "$out"' EXIT
 word=(offline online)
 # cpu_states: "STATE FILE" for every CPU that has an online file.
@@ -32,6 +43,7 @@ cpu_states() {
 echo "TAP version 13"
 echo "1..$#"
 for prog in "$@"; do
+	[ -n "$stop" ] && break
 	n=$((n + 1))
 	out=$(mktemp)
 	start=$SECONDS
@@ -45,13 +57,22 @@ for prog in "$@"; do
 	timeout -k $((60 * slow)) "$timeout" "./$prog" >"$out" 2>&1 &
 	pid=$!
 	pgid=$pid
+	# (a signal that came before pid was set)
+	[ -n "$stop" ] && kill -TERM "$pid" 2>/dev/null
 	# In the background, waited for: a TERM to the runner is handled at
 	# once, not when the program ends.
 	tail -n +1 -s 0.5 -f --pid="$pid" "$out" | sed -u 's/^/# /' &
 	tp=$!
 	wait "$pid"
 	rc=$?
-	wait "$tp"
+	# A signal to the runner ends wait early: wait for the program's end.
+	while kill -0 "$pid" 2>/dev/null; do
+		wait "$pid"
+		rc=$?
+	done
+	while kill -0 "$tp" 2>/dev/null; do
+		wait "$tp"
+	done
 	pid=
 	# What it left running in its process group (timeout leads one of
 	# its own) ends too, before the CPUs are looked at: a hotplug loop's
@@ -65,6 +86,8 @@ for prog in "$@"; do
 		[ "$t" = 10 ] && kill -KILL -- "-$pgid" 2>/dev/null
 		sleep 0.5
 	done
+	# (what ended during the last half second)
+	kill -0 -- "-$pgid" 2>/dev/null || left=0
 	if [ $left = 1 ]; then
 		echo "# $prog left processes that do not end: $(pgrep -g "$pgid" | tr '\n' ' ')"
 		[ $rc -eq 0 ] || [ $rc -eq 4 ] && rc=1
@@ -113,4 +136,5 @@ for prog in "$@"; do
 	esac
 	rm -f "$out"
 done
+[ -z "$stop" ] || exit "$stop"
 exit $rc_all

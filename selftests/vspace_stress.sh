@@ -147,6 +147,8 @@ all_online() {
 # its pid goes to $vm_pid and VMS, the file of its output to $vm_out.
 start_vm() {
 	local cpuset='' scope='' out t
+	# (none yet: a VM that fails to start has no output of its own)
+	vm_out=
 	[ "$1" = -C ] && { cpuset=$2; shift 2; }
 	if [ -n "${VS_MACHINE_SLICE:-}" ]; then
 		scope=$(hostshape_scope stress $cpuset) || return 1
@@ -762,7 +764,8 @@ phase_rmmod() {
 	# A stream that gave up (no echo for 2 s, longer on a slow kernel)
 	# printed its result (sent, received, p50, p99, ns): a stall during
 	# the cycles, not after them.
-	[ "${rx1:-0}" -gt "${rx2:-0}" ] || sed 's/^/# the stream VM said: /' "$stream_out"
+	[ "${rx1:-0}" -gt "${rx2:-0}" ] || [ -z "$stream_out" ] ||
+		sed 's/^/# the stream VM said: /' "$stream_out"
 	check stress.rmmod.vhost_after [ "${rx1:-0}" -gt "${rx2:-0}" ]
 	# cpuset's hotplug work may still be updating masks.
 	for ((t = 0; t < 10; t++)); do

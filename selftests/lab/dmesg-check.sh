@@ -18,10 +18,17 @@ if ! [ -f "${1:?usage: dmesg-check.sh FILE}" ] || ! [ -r "$1" ]; then
 fi
 LC_ALL=C grep -av 'ommand line:' "$1" | LC_ALL=C grep -aE "$pat"
 st=("${PIPESTATUS[@]}")
-if [ "${st[1]}" = 0 ]; then
+case ${st[1]} in
+0)
 	echo "dmesg-check: kernel reported a problem in $1" >&2
-	exit 1
-fi
+	exit 1 ;;
+1) ;;
+# The search itself failed (our output closed early, an error): no
+# verdict, so no clean log.
+*)
+	echo "dmesg-check: could not search $1 (grep exit ${st[1]})" >&2
+	exit 2 ;;
+esac
 # Read part of the way only (an I/O error): no clean log either.
 if [ "${st[0]}" -ge 2 ]; then
 	echo "dmesg-check: cannot read all of $1" >&2

@@ -32,7 +32,12 @@ case_() {
 	printf "%${6:-s}\\n" "$4" >"$dir/dmesg.log"
 	# init writes the end log with health (NO_END: only health).
 	[ "$5" = none ] || printf '%s\n' "$5" >"$dir/health"
-	[ "$5" = none ] || [ -n "${NO_END:-}" ] || cp "$dir/dmesg.log" "$dir/end-dmesg.log"
+	if [ "$5" != none ] && [ -z "${NO_END:-}" ]; then
+		cp "$dir/dmesg.log" "$dir/end-dmesg.log"
+		# init's mark (CUT_END: the log cut short before it)
+		[ -n "${CUT_END:-}" ] ||
+			echo "[ 999.0] vspace-lab: end of the run" >>"$dir/end-dmesg.log"
+	fi
 	[ -z "${END_ADD:-}" ] || echo "$END_ADD" >>"$dir/end-dmesg.log"
 	"$lab/kernel-check.sh" "$dir" >/dev/null 2>&1 || got=fail
 	n=$((n + 1))
@@ -72,12 +77,13 @@ reports=(
 )
 
 echo "TAP version 13"
-echo "1..$((14 + ${#reports[@]}))"
+echo "1..$((16 + ${#reports[@]}))"
 case_ clean pass "$clean_boot" "[  50.1] vspace: loaded" "$ok_health"
 case_ stock_no_lockdep pass "[    0.0] Linux version 6.1.0-57-amd64" "" "tainted 12288"
 case_ no_health fail "$clean_boot" "" none
 case_ no_boot_log fail none "" "$ok_health"
 NO_END=1 case_ no_end_log fail "$clean_boot" "" "$ok_health"
+CUT_END=1 case_ end_log_cut fail "$clean_boot" "[  80.0] vspace: unloaded" "$ok_health"
 # The script's last words, after the tests' log was saved.
 END_ADD='[ 990.0] BUG: KASAN: use-after-free in vspace_exit+0x20/0x90 [vspace]' \
 	case_ report_at_end fail "$clean_boot" "" "$ok_health"
@@ -107,6 +113,20 @@ if [ $r = 2 ]; then
 	echo "ok $n dmesg_check.missing_log"
 else
 	echo "not ok $n dmesg_check.missing_log # exit $r, not 2"
+	failed=$((failed + 1))
+fi
+# Its verdict read through a pipe that closes early (grep killed by
+# SIGPIPE) is still no clean log.
+for ((i = 0; i < 700; i++)); do
+	echo "[ 70.$i] BUG: KASAN: slab-out-of-bounds in vs_x+0x$i/0x90 [vspace]"
+done >"$tmp/many.log"
+n=$((n + 1))
+"$lab/dmesg-check.sh" "$tmp/many.log" 2>/dev/null | head -1 >/dev/null
+r=${PIPESTATUS[0]}
+if [ "$r" != 0 ]; then
+	echo "ok $n dmesg_check.report_through_pipe"
+else
+	echo "not ok $n dmesg_check.report_through_pipe # exit 0"
 	failed=$((failed + 1))
 fi
 echo "# $((n - failed)) passed, $failed failed"
