@@ -56,7 +56,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 prog clean 'echo "ok 1 x"'
 cpus 0-2 1 1
 expect clean "ok 1" 1 1
@@ -99,27 +99,38 @@ else
 	kill -9 "$(cat "$tmp/cpu/deaf")" 2>/dev/null
 fi
 # stopped NAME WANT-STATES: start the runner on program NAME, TERM it
-# after 1 s; it must end within 8 s with status 143, the program's pid
-# (in $tmp/cpu/pid) gone and cpu1.. holding WANT-STATES.
+# once the program is ready; it must end within 8 s with status 143, the
+# program's pid (in $tmp/cpu/pid) gone and cpu1.. holding WANT-STATES.
+# (PIPE_DIES: the reader of the runner's output goes first, as a tee
+# does on a Ctrl-C.)
 stopped() {
-	local name=$1 r t0 rc states="" c=1 s
+	local name=$1 r t0 rc states="" c=1 s reader
 	shift
 	cp "$here/run_tests.sh" "$tmp/"
-	rm -f "$tmp/cpu/pid"
-	VS_CPU_DIR=$tmp/cpu bash "$tmp/run_tests.sh" "$name" >"$tmp/log" 2>&1 &
+	rm -f "$tmp/cpu/pid" "$tmp/fifo"
+	mkfifo "$tmp/fifo"
+	cat "$tmp/fifo" >"$tmp/log" &
+	reader=$!
+	VS_CPU_DIR=$tmp/cpu bash "$tmp/run_tests.sh" "$name" >"$tmp/fifo" 2>&1 &
 	r=$!
-	sleep 1
+	# (the program writes its pid once it is ready for the TERM)
+	for ((t0 = 0; t0 < 100; t0++)); do
+		[ -s "$tmp/cpu/pid" ] && break
+		sleep 0.1
+	done
+	[ -z "${PIPE_DIES:-}" ] || { kill "$reader"; wait "$reader"; }
 	t0=$SECONDS
 	kill -TERM "$r"
 	wait "$r"
 	rc=$?
+	wait "$reader"
 	for s in "$@"; do
 		states+="$(cat "$tmp/cpu/cpu$c/online") "
 		c=$((c + 1))
 	done
 	n=$((n + 1))
 	if [ $((SECONDS - t0)) -le 8 ] && [ $rc = 143 ] &&
-	   ! kill -0 "$(cat "$tmp/cpu/pid")" 2>/dev/null &&
+	   [ -s "$tmp/cpu/pid" ] && ! kill -0 "$(cat "$tmp/cpu/pid")" 2>/dev/null &&
 	   [ "$states" = "$* " ]; then
 		echo "ok $n run_tests.$name"
 	else
@@ -135,19 +146,25 @@ cpus 0-2 1 1
 stopped stopped_plain 1 1
 # One with a cleanup of its own gets to run it (2 s), and only then are
 # the CPUs looked at.
-prog stopped_cleanup 'echo 0 >"$VS_CPU_DIR/cpu1/online"; echo $$ >"$VS_CPU_DIR/pid"
+prog stopped_cleanup 'echo 0 >"$VS_CPU_DIR/cpu1/online"
 trap "sleep 2; echo 1 >\"\$VS_CPU_DIR/cpu1/online\"; echo cleaned >\"\$VS_CPU_DIR/cleaned\"; exit 0" TERM
+echo $$ >"$VS_CPU_DIR/pid"
 sleep 60 &
 wait'
 cpus 0-2 1 1
 rm -f "$tmp/cpu/cleaned"
 stopped stopped_cleanup 1 1
 n=$((n + 1))
-if [ -f "$tmp/cpu/cleaned" ] && ! grep -q 'left cpu1' "$tmp/log"; then
+if [ -f "$tmp/cpu/cleaned" ] && ! grep -q 'left cpu1' "$tmp/log" &&
+   grep -q '^ok 1 ' "$tmp/log"; then
 	echo "ok $n run_tests.stopped_cleanup_ran"
 else
-	echo "not ok $n run_tests.stopped_cleanup_ran # $(grep -c 'left cpu1' "$tmp/log") restores by the runner"
+	echo "not ok $n run_tests.stopped_cleanup_ran # $(grep -c 'left cpu1' "$tmp/log") restores by the runner; $(grep -E '^(not )?ok 1' "$tmp/log")"
 	failed=$((failed + 1))
 fi
+# With no one to read its output any more, it still puts the CPU back.
+prog stopped_unread 'echo 0 >"$VS_CPU_DIR/cpu1/online"; echo $$ >"$VS_CPU_DIR/pid"; exec sleep 60'
+cpus 0-2 1 1
+PIPE_DIES=1 stopped stopped_unread 1 1
 echo "# $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -18,19 +18,24 @@ pid=
 pgid=
 out=
 stop=
-# Stopped (INT, TERM, HUP): the program is told to stop too (timeout
-# passes the TERM on to it), and the runner goes on as when a program
-# ends: it waits for the program's own cleanup, ends what it left, puts
-# the CPUs back, reports it, and exits with the signal's status. Not at
-# once: a CPU the program took offline would stay so.
+# Stopped (INT, TERM, HUP, or our output closed: PIPE), the program is
+# told to stop too (timeout passes the TERM on to it), and the runner
+# goes on as when a program ends: it waits for the program's own
+# cleanup, ends what it left, puts the CPUs back, reports it, and exits
+# with the signal's status. Not at once: a CPU the program took offline
+# would stay so. A second signal kills what is left of the program.
+# (A signal ignored when the runner started, as INT is for a job that
+# a script put in the background, stays ignored.)
 # shellcheck disable=SC2317 # called by the traps
 on_stop() {
-	stop=$1
+	[ -n "$stop" ] && [ -n "$pgid" ] && kill -KILL -- "-$pgid" 2>/dev/null
+	stop=${stop:-$1}
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
 }
 trap 'on_stop 130' INT
 trap 'on_stop 143' TERM
 trap 'on_stop 129' HUP
+trap 'on_stop 141' PIPE
 trap 'rm -f "$out"' EXIT
 word=(offline online)
 # cpu_states: "STATE FILE" for every CPU that has an online file.
@@ -65,11 +70,15 @@ for prog in "$@"; do
 	tp=$!
 	wait "$pid"
 	rc=$?
-	# A signal to the runner ends wait early: wait for the program's end.
-	while kill -0 "$pid" 2>/dev/null; do
+	# A signal to the runner ends wait early: wait for the program's end
+	# and take its own status (bash keeps it, even once it reaped it).
+	if [ -n "$stop" ]; then
+		while kill -0 "$pid" 2>/dev/null; do
+			wait "$pid"
+		done
 		wait "$pid"
 		rc=$?
-	done
+	fi
 	while kill -0 "$tp" 2>/dev/null; do
 		wait "$tp"
 	done

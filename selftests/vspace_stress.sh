@@ -147,8 +147,8 @@ all_online() {
 # its pid goes to $vm_pid and VMS, the file of its output to $vm_out.
 start_vm() {
 	local cpuset='' scope='' out t
-	# (none yet: a VM that fails to start has no output of its own)
-	vm_out=
+	# (none yet: a VM that fails to start has no pid or output of its own)
+	vm_pid= vm_out=
 	[ "$1" = -C ] && { cpuset=$2; shift 2; }
 	if [ -n "${VS_MACHINE_SLICE:-}" ]; then
 		scope=$(hostshape_scope stress $cpuset) || return 1
