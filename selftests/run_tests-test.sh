@@ -56,7 +56,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..13"
+echo "1..15"
 prog clean 'echo "ok 1 x"'
 cpus 0-2 1 1
 expect clean "ok 1" 1 1
@@ -102,7 +102,8 @@ fi
 # once the program is ready; it must end within 8 s with status 143, the
 # program's pid (in $tmp/cpu/pid) gone and cpu1.. holding WANT-STATES.
 # (PIPE_DIES: the reader of the runner's output goes first, as a tee
-# does on a Ctrl-C.)
+# does on a Ctrl-C; TWICE: a second TERM 10 ms after the first, as when
+# both the runner and its group are sent one.)
 stopped() {
 	local name=$1 r t0 rc states="" c=1 s reader
 	shift
@@ -121,9 +122,10 @@ stopped() {
 	[ -z "${PIPE_DIES:-}" ] || { kill "$reader"; wait "$reader"; }
 	t0=$SECONDS
 	kill -TERM "$r"
+	[ -z "${TWICE:-}" ] || { sleep 0.01; kill -TERM "$r"; }
 	wait "$r"
 	rc=$?
-	wait "$reader"
+	[ -n "${PIPE_DIES:-}" ] || wait "$reader"
 	for s in "$@"; do
 		states+="$(cat "$tmp/cpu/cpu$c/online") "
 		c=$((c + 1))
@@ -160,6 +162,17 @@ if [ -f "$tmp/cpu/cleaned" ] && ! grep -q 'left cpu1' "$tmp/log" &&
 	echo "ok $n run_tests.stopped_cleanup_ran"
 else
 	echo "not ok $n run_tests.stopped_cleanup_ran # $(grep -c 'left cpu1' "$tmp/log") restores by the runner; $(grep -E '^(not )?ok 1' "$tmp/log")"
+	failed=$((failed + 1))
+fi
+# A stop sent twice at once is one stop: the cleanup still runs.
+cpus 0-2 1 1
+rm -f "$tmp/cpu/cleaned"
+TWICE=1 stopped stopped_cleanup 1 1
+n=$((n + 1))
+if [ -f "$tmp/cpu/cleaned" ] && grep -q '^ok 1 ' "$tmp/log"; then
+	echo "ok $n run_tests.stopped_twice_cleanup_ran"
+else
+	echo "not ok $n run_tests.stopped_twice_cleanup_ran # $(grep -E '^(not )?ok 1' "$tmp/log")"
 	failed=$((failed + 1))
 fi
 # With no one to read its output any more, it still puts the CPU back.

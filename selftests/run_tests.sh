@@ -6,6 +6,8 @@
 # addition: a program that fails or skips without printing a result of its
 # own gets one, so a crash is never counted as nothing.
 cd "$(dirname "$0")" || exit 1
+# (POSIXLY_CORRECT would make bash forget a reaped program's status)
+set +o posix
 # How many times slower than Debian's the kernel is (1 to 10).
 slow=${LAB_SLOW:-1}
 [[ $slow =~ ^([1-9]|10)$ ]] || slow=1
@@ -18,18 +20,25 @@ pid=
 pgid=
 out=
 stop=
-# Stopped (INT, TERM, HUP, or our output closed: PIPE), the program is
-# told to stop too (timeout passes the TERM on to it), and the runner
-# goes on as when a program ends: it waits for the program's own
-# cleanup, ends what it left, puts the CPUs back, reports it, and exits
-# with the signal's status. Not at once: a CPU the program took offline
-# would stay so. A second signal kills what is left of the program.
-# (A signal ignored when the runner started, as INT is for a job that
-# a script put in the background, stays ignored.)
+stop_t=
+# Stopped (INT, TERM, HUP, or our output closed: PIPE, seen at our next
+# write), the program is told to stop too (timeout passes the TERM on
+# to it), and the runner goes on as when a program ends: it waits for
+# the program's own cleanup, ends what it left, puts the CPUs back,
+# reports it, and exits with the signal's status. Not at once: a CPU the
+# program took offline would stay so. A second signal, 2 s or more
+# after the first (one stop often comes twice: to the runner and to its
+# group), kills what is left of the program. (A signal ignored when the
+# runner started, as INT is for a job that a script put in the
+# background, stays ignored.)
 # shellcheck disable=SC2317 # called by the traps
 on_stop() {
-	[ -n "$stop" ] && [ -n "$pgid" ] && kill -KILL -- "-$pgid" 2>/dev/null
-	stop=${stop:-$1}
+	if [ -n "$stop" ]; then
+		[ "$1" != 141 ] && [ $((SECONDS - stop_t)) -ge 2 ] &&
+			[ -n "$pgid" ] && kill -KILL -- "-$pgid" 2>/dev/null
+		return 0
+	fi
+	stop=$1 stop_t=$SECONDS
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
 }
 trap 'on_stop 130' INT
@@ -50,9 +59,11 @@ echo "1..$#"
 for prog in "$@"; do
 	[ -n "$stop" ] && break
 	n=$((n + 1))
-	out=$(mktemp)
+	out=$(mktemp) || break
 	start=$SECONDS
 	states=$(cpu_states)
+	# (a stop that came while the states were read)
+	[ -n "$stop" ] && break
 	# -k: a program whose cleanup hangs after the timeout is killed
 	# (a minute, longer on a slow kernel, where 2,000 processes take
 	# that long to exit). Its lines go out as they come (a long program's early results are
@@ -79,10 +90,10 @@ for prog in "$@"; do
 		wait "$pid"
 		rc=$?
 	fi
+	pid=
 	while kill -0 "$tp" 2>/dev/null; do
 		wait "$tp"
 	done
-	pid=
 	# What it left running in its process group (timeout leads one of
 	# its own) ends too, before the CPUs are looked at: a hotplug loop's
 	# last write lands first. TERM first, so that their own cleanup
@@ -117,7 +128,9 @@ for prog in "$@"; do
 	fi
 	for want in 1 0; do
 		while read -r s f; do
-			if [ "$s" != "$want" ] || [ "$(cat "$f")" = "$s" ]; then
+			# (read, not cat: a Ctrl-C to our group would kill a cat)
+			if [ "$s" != "$want" ] || ! read -r cur <"$f" ||
+			   [ "$cur" = "$s" ]; then
 				continue
 			fi
 			c=${f%/online}
@@ -135,6 +148,12 @@ for prog in "$@"; do
 		echo "# ok 0 $prog # SKIP (whole program)"
 	elif [ $rc -ne 0 ] && [ $rc -ne 4 ] && ! grep -q '^not ok ' "$out"; then
 		echo "# not ok 0 $prog # exit=$rc"
+	fi
+	if [ -n "$stop" ] && [ $rc -ne 0 ] && [ $rc -ne 4 ]; then
+		echo "not ok $n selftests: vspace: $prog # stopped, exit=$rc"
+		rc_all=1
+		rm -f "$out"
+		continue
 	fi
 	case $rc in
 	0) echo "ok $n selftests: vspace: $prog" ;;
