@@ -196,12 +196,20 @@ for run in r["runs"]:
         # Not placed by vspace: every managed CPU is allowed.
         assert all(len(x["allowed"]) == managed for x in f["samples"]), f["samples"]
         assert "decisions" not in run and "t" not in f, run
+meets = {(x["arm"], x["seed"]): x["fixed"]["meets"] for x in r["runs"]}
 for k in ("static-pinning-aa/static-pinning:throughput_at_slo",
           "energy/default:worst_p99_at_fixed", "energy/static-pinning:model_joules_at_fixed"):
     x = s["ratios"].get(k)
-    if x is None:   # every seed lost requests at the fixed rate: no ratio
+    if x is None:   # no seed with a ratio (lost, or the SLO missed)
         continue
-    assert x["n"] + x["dropped"] == 2 and x["verdict"] in ("too few seeds", "lost on some seeds"), (k, x)
+    # Every seed is counted once: a ratio, none (lost), or left out of
+    # what costs energy because an arm missed the SLO at the fixed rate
+    # (which a slow kernel may): exactly the seeds where one did.
+    arm, base = k.split(":")[0].split("/")
+    missed = sum(not (meets[(arm, k2)] and meets[(base, k2)]) for k2 in (1, 2))
+    assert x["slo_missed"] == (missed if k.endswith("joules_at_fixed") else 0), (k, x, missed)
+    assert x["n"] + x["dropped"] + x["slo_missed"] == 2, (k, x)
+    assert x["verdict"] in ("too few seeds", "lost on some seeds"), (k, x)
     assert x["ci95"][0] <= x["geomean"] <= x["ci95"][1], (k, x)
 assert "agrees_within_2pct" in s["ratios"]["static-pinning-aa/static-pinning:throughput_at_slo"]
 assert s["validity"]["insn_share_no_requests"] is not None
