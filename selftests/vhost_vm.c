@@ -43,6 +43,14 @@
  *         their owner's at VHOST_SET_OWNER;
  *   -s    before anything else, setsid(): QEMU runs in a session of its
  *         own (autogroup separates sessions where no cpu controller does).
+ *   -O    with -t, send one way, as a VM flooding out: no echo peer, the
+ *         frames go to the host's stack (which drops them), a frame is
+ *         received once vhost has taken it, no round trips;
+ *   -C US each frame this VM's vhost workers send costs them US
+ *         microseconds of their own CPU time, burnt (/dev/vs_burn's
+ *         VS_BURN_TX_COST): a flood's cost as on a real host, which under
+ *         TCG instructions cannot show. Exits 4 without the burn module
+ *         or without ftrace to hook with.
  * It prints "ready <pid>" once everything (but delayed workers) exists,
  * then runs until killed.
  */
@@ -61,6 +69,7 @@
 #include <linux/vhost.h>
 
 #include "vnet.h"
+#include "burn/vs_burn.h"
 
 #ifndef VHOST_SET_FORK_FROM_OWNER
 #define VHOST_SET_FORK_FROM_OWNER _IOW(VHOST_VIRTIO, 0x84, __u8)
@@ -167,7 +176,7 @@ static int start_nic(int queues, const char *ifname, int kthread,
 		c = vnet_open(&tr->net, name, kthread);
 		if (c == -EOPNOTSUPP)
 			return 4;
-		if (!c && fn == driver)
+		if (!c && fn == driver && !vnet_oneway)
 			c = vnet_start_peer(tr->net);
 		if (c) {
 			fprintf(stderr, "vhost_vm: virtio-net setup on %s: %s\n",
@@ -265,13 +274,15 @@ static int make_workers(int workers, int kthread)
 int main(int argc, char **argv)
 {
 	int workers = 1, vcpus = 1, kthread = 0, kvm = 0, delay = 0, c, i;
-	int serve = -1, queues = 1;
+	int serve = -1, queues = 1, burn_fd = -1;
+	unsigned long long tx_cost = 0;
+	char *end;
 	unsigned int len = 64, pps = 0;
 	const char *ifname = "vsvnet0", *out = NULL, *cgroup = NULL;
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:p:BIe:d:t:l:r:N:i:o:S:g:sq:")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:p:BIe:d:t:l:r:N:i:o:S:g:sq:C:O")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -293,10 +304,18 @@ int main(int argc, char **argv)
 		case 'g': cgroup = optarg; break;
 		case 's': session = 1; break;
 		case 'q': queues = atoi(optarg); break;
+		case 'C':
+			tx_cost = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || !tx_cost) {
+				fprintf(stderr, "vhost_vm: -C needs microseconds above 0\n");
+				return 2;
+			}
+			break;
+		case 'O': vnet_oneway = 1; break;
 		default:
 			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-p MS] [-B] [-I] [-e MS] [-d MS]\n"
 				"       [-t N [-l LEN] [-r PPS [-N US]] [-i IFNAME] [-o FILE]] [-S US]\n"
-				"       [-q QUEUES] [-g CGROUP] [-s]\n");
+				"       [-q QUEUES] [-g CGROUP] [-s] [-C US] [-O]\n");
 			return 2;
 		}
 	}
@@ -312,6 +331,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if ((tx_cost && !traffic && serve < 0) || (vnet_oneway && !traffic)) {
+		fprintf(stderr, "vhost_vm: -C needs -t or -S, -O needs -t\n");
+		return 2;
+	}
+
 	/* Before anything that creates a thread or a vhost worker. */
 	if (session && setsid() < 0 && getsid(0) != getpid()) {
 		perror("vhost_vm: setsid");
@@ -319,6 +343,14 @@ int main(int argc, char **argv)
 	}
 	if (cgroup && join_cgroup(cgroup))
 		return 1;
+	/* Held open for the process's life: closing it ends the cost. */
+	if (tx_cost) {
+		burn_fd = open("/dev/vs_burn", O_RDONLY | O_CLOEXEC);
+		if (burn_fd < 0) {
+			perror("vhost_vm: /dev/vs_burn");
+			return 4;
+		}
+	}
 	if (exit_ms)
 		signal(SIGUSR1, on_usr1);
 
@@ -358,6 +390,12 @@ int main(int argc, char **argv)
 			      traffic ? driver : server);
 		if (c)
 			return c;
+		/* tun is loaded now: the module hooks its send. */
+		if (tx_cost && ioctl(burn_fd, VS_BURN_TX_COST, &tx_cost)) {
+			perror("vhost_vm: VS_BURN_TX_COST");
+			/* No ftrace to hook with: cannot here. */
+			return errno == EOPNOTSUPP ? 4 : 1;
+		}
 	}
 	/* Let the threads name themselves before saying ready. */
 	usleep(100000);

@@ -72,6 +72,7 @@ static uint64_t now_ns(void)
 }
 
 int vnet_cpu_work;
+int vnet_oneway;
 unsigned int vnet_nap_us = 20;
 
 void vnet_work(unsigned int us)
@@ -408,15 +409,21 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 		}
 		if (posted)
 			vq_kick(&v->vqs[TXQ]);
-		while ((id = vq_get(&v->vqs[TXQ], &ulen)) >= 0)
+		while ((id = vq_get(&v->vqs[TXQ], &ulen)) >= 0) {
 			free_tx[nfree++] = id;
+			if (vnet_oneway) {
+				res->received++;
+				last_progress = now_ns();
+			}
+		}
 		posted = 0;
 		while ((id = vq_get(&v->vqs[RXQ], &ulen)) >= 0) {
 			struct payload p;
 			char *b = v->vqs[RXQ].bufs + (size_t)id * BUF;
 
 			memcpy(&p, b + HDR + ETH_HLEN, sizeof(p));
-			if (ulen >= HDR + ETH_HLEN + sizeof(p) && p.magic == VNET_MAGIC &&
+			if (!vnet_oneway &&
+			    ulen >= HDR + ETH_HLEN + sizeof(p) && p.magic == VNET_MAGIC &&
 			    p.seq < count && (p.seq >= nrtt || !rtt[p.seq])) {
 				if (p.seq < nrtt)
 					rtt[p.seq] = now_ns() - p.sent_ns;
@@ -437,8 +444,11 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 			uint64_t next = start + seq * 1000000000ULL / pps;
 
 			now = now_ns();
-			if (seq == res->received && next > now)
+			if ((seq == res->received || vnet_oneway) && next > now)
 				usleep((next - now) / 1000);
+			else if (vnet_oneway)
+				/* Behind, the window full: vhost is busy. */
+				usleep(1000);
 			else
 				usleep(vnet_nap_us);
 		}

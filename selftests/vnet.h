@@ -77,6 +77,13 @@ void vnet_work(unsigned int us);
  */
 extern unsigned int vnet_nap_us;
 
+/*
+ * 1: vnet_run() sends one way, as a VM flooding out to the world: no echo
+ * peer is needed, a frame counts as received once vhost has taken it (the
+ * host's stack drops it), and there are no round trips.
+ */
+extern int vnet_oneway;
+
 /* Set (from a signal handler) to end vnet_run() early. */
 extern volatile int vnet_stop;
 

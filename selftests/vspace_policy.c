@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 #include "vspace_test.h"
@@ -517,6 +518,22 @@ static int schedstat(pid_t tid, long long *delay, long long *slices)
 	return sscanf(buf, "%lld %lld %lld", &run, delay, slices) == 3 ? 0 : -1;
 }
 
+/* The CPU time @n tasks have run, ns (schedstat), or -1. */
+static long long run_ns(const pid_t *tids, int n)
+{
+	char path[64], buf[128];
+	long long run, sum = 0;
+
+	while (n-- > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/schedstat", tids[n]);
+		if (vs_read_file(path, buf, sizeof(buf)) ||
+		    sscanf(buf, "%lld", &run) != 1)
+			return -1;
+		sum += run;
+	}
+	return sum;
+}
+
 /* The vhost workers of VM @qemu vspace lists, up to @max; how many. */
 static int vhost_tids(pid_t qemu, pid_t *tids, int max)
 {
@@ -832,18 +849,29 @@ static unsigned long long allowed_bits(pid_t tid)
 	return m;
 }
 
-/* Frames a tap passed to its reader (the vhost worker) so far. */
-static long long tap_frames(const char *tap)
+/*
+ * Frames a tap passed to its reader (the vhost worker) so far: "tx"; or
+ * took from it (what the VM sent), "rx".
+ */
+static long long tap_count(const char *tap, const char *dir)
 {
 	char path[128], buf[32];
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_packets",
-		 tap);
+	snprintf(path, sizeof(path),
+		 "/sys/class/net/%s/statistics/%s_packets", tap, dir);
 	return vs_read_file(path, buf, sizeof(buf)) ? -1 : atoll(buf);
 }
 
-/* Frames a flooder sent, over the taps of all its queues. */
-static long long flood_frames(const char *tap)
+static long long tap_frames(const char *tap)
+{
+	return tap_count(tap, "tx");
+}
+
+/*
+ * Frames a flooder sent, over the taps of all its queues: echoed back to
+ * it ("tx"), or taken from it one way ("rx").
+ */
+static long long flood_frames(const char *tap, const char *dir)
 {
 	char name[32];
 	long long sum = 0, n;
@@ -854,7 +882,7 @@ static long long flood_frames(const char *tap)
 			snprintf(name, sizeof(name), "%sq%d", tap, q);
 		else
 			snprintf(name, sizeof(name), "%s", tap);
-		n = tap_frames(name);
+		n = tap_count(name, dir);
 		if (n < 0)
 			return -1;
 		sum += n;
@@ -893,7 +921,8 @@ struct probe_run {
 };
 
 /*
- * Probe VM 3: @pps frames per second for 8 s, in a scope of its own. Its
+ * Probe VM 3: @pps frames per second for 12 s, in a scope of its own, each
+ * costing its worker @cost us of CPU (0: what vhost does under TCG). Its
  * p99 round trip, its vhost worker's run-queue wait by schedstat, its
  * tap's rate, and in 10 looks whether a flooder's (VMs 0 and 1) workers were
  * allowed on a CPU its worker was allowed on (/proc), told apart by who
@@ -901,7 +930,7 @@ struct probe_run {
  * flood ran slow, is over its share and rightly shares the confined part.
  */
 static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
-		    struct probe_run *q)
+		    int cost, struct probe_run *q)
 {
 	long long d0, s0, d1, s1, f0, f1, t0, r[5];
 	char args[256], tap[32];
@@ -913,7 +942,10 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 	unlink("/tmp/vspace-probe.result");
 	snprintf(args, sizeof(args),
 		 "-w 0 -c 1 -t %d -r %d -i %s -o /tmp/vspace-probe.result",
-		 8 * pps, pps, tap);
+		 12 * pps, pps, tap);
+	if (cost)
+		snprintf(args + strlen(args), sizeof(args) - strlen(args),
+			 " -C %d", cost);
 	self->qemu[3] = spawn_vm(args, &self->child[3], &(int){0});
 	if (!self->qemu[3] || vm_op("vms/add", self->qemu[3]))
 		return -1;
@@ -928,7 +960,7 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 	for (i = 0; i < 10; i++) {
 		int conf[2] = { 0, 0 }, me = 0, shared = 0, blind = 0, k;
 
-		usleep(400000);
+		usleep(600000);
 		for (k = 0; k < 2; k++) {
 			for (j = 0; j < flooders; j++)
 				conf[k] += vm_stat(self->qemu[j], "confined") == 1;
@@ -970,11 +1002,28 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 		return -1;
 	f1 = tap_frames(tap);
 	q->pps = (f1 - f0) * 1000 / (now_ms() - t0 + 1);
+	/* A round trip lost is one the p99 cannot see. */
+	if (r[1] < r[0] * 99 / 100 || r[3] <= 0) {
+		fprintf(stderr, "# probe: %lld sent, %lld back, p99 %lld ns\n",
+			r[0], r[1], r[3]);
+		return -1;
+	}
 	q->p99_us = r[3] / 1000;
 	q->wait_us = s1 > s0 ? (d1 - d0) / (s1 - s0) / 1000 : 0;
 	kill_vm(self->child[3]);
 	self->child[3] = 0;
 	return 0;
+}
+
+/* Whether the running kernel is @major.@minor or newer. */
+static int kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int a, b;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return 0;
+	return a > major || (a == major && b >= minor);
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -992,164 +1041,249 @@ static long long median3(long long a, long long b, long long c)
 	return v[1];
 }
 
+/* The probe's rate, with a frame's cost burnt (isolation_at_cost). */
+#define COST_PROBE_PPS	40
+/* A frame's cost to its worker, us: the flood is 2.4 CPUs of the 2. */
+#define COST_FRAME_US	3000
+
+/* Flooders 0 and 1, their first taps' names in @tap; 4: cannot here. */
+static int flooders_start(FIXTURE_DATA(policy) *self, char tap[2][32],
+			  const char *prefix, const char *more)
+{
+	int j, rc;
+
+	for (j = 0; j < 2; j++) {
+		char a[256];
+
+		snprintf(tap[j], sizeof(tap[j]), "%s%d-%d", prefix,
+			 getpid() % 10000, tap_seq++);
+		snprintf(a, sizeof(a),
+			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 %s -i %s -o " FLOOD_OUT,
+			 FLOOD_QUEUES, more, tap[j], j);
+		self->qemu[j] = spawn_vm(a, &self->child[j], &rc);
+		if (!self->qemu[j])
+			return rc == 4 ? 4 : -1;
+		if (vm_op("vms/add", self->qemu[j]))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * One run of the probe beside the flooders with isolation @iso: the
+ * split checked in its looks (probe_vm), the flood's rate against the
+ * probe's.
+ */
+static void isolation_arm(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(policy) *self, int iso, int cost,
+			  int pps, char tap[2][32], struct probe_run *q)
+{
+	const char *dir = cost ? "rx" : "tx";
+	long long t, t0, f0[2], fl[2], run0, run1;
+	pid_t w[2 * FLOOD_QUEUES];
+	unsigned long long allowed = 0;
+	int j, ok, nw, used;
+
+	ASSERT_EQ(0, vs_write("isolation", iso ? "1" : "0"));
+	/* Both flooders confined (or let go), and bound so. */
+	t = now_ms();
+	do {
+		usleep(50000);
+		ok = vm_stat(self->qemu[0], "confined") == iso &&
+		     vm_stat(self->qemu[1], "confined") == iso &&
+		     vm_stat(self->qemu[2], "confined") == 0;
+	} while (!ok && now_ms() - t < 10000);
+	TH_LOG("isolation %d: %s after %lld ms", iso,
+	       ok ? "settled" : "NOT settled", now_ms() - t);
+	if (!ok) {
+		char st[4096];
+
+		vs_read("stats", st, sizeof(st));
+		fprintf(stderr, "%s\nio_cpu_ns_last %lld %lld %lld\n",
+			st, vm_stat(self->qemu[0], "io_cpu_ns_last"),
+			vm_stat(self->qemu[1], "io_cpu_ns_last"),
+			vm_stat(self->qemu[2], "io_cpu_ns_last"));
+	}
+	/* Off lets go at once; on needs the flood to saturate. */
+	if (!iso)
+		EXPECT_TRUE(ok);
+	usleep(3 * self->interval_ms * 1000);
+	for (j = 0; j < 2; j++) {
+		f0[j] = flood_frames(tap[j], dir);
+		ASSERT_LE(0, f0[j]);
+	}
+	for (j = 0, nw = 0; j < 2; j++)
+		nw += vhost_tids(self->qemu[j], w + nw, FLOOD_QUEUES);
+	ASSERT_EQ(2 * FLOOD_QUEUES, nw);
+	run0 = run_ns(w, nw);
+	ASSERT_LE(0, run0);
+	t0 = now_ms();
+	ASSERT_EQ(0, probe_vm(self, 2, pps, cost, q));
+	run1 = run_ns(w, nw);
+	ASSERT_LE(0, run1);
+	t = now_ms() - t0 + 1;
+	for (j = 0; j < 2; j++)
+		fl[j] = (flood_frames(tap[j], dir) - f0[j]) * 1000 / t;
+	for (j = 0; j < nw; j++)
+		allowed |= allowed_bits(w[j]);
+	/* Percent of a CPU the flooders' workers ran, by schedstat. */
+	used = (run1 - run0) / 10000 / t;
+	TH_LOG("isolation %d: the flooders' workers ran %d%% of a CPU, allowed %d CPUs",
+	       iso, used, __builtin_popcountll(allowed));
+	TH_LOG("isolation %d: p99 %lld us, worker waits %lld us per run, %lld frames/s; flooders %lld and %lld frames/s; of 10 looks, %d with both flooders confined and the probe not (%d of them sharing a CPU with one), %d with the probe confined too, %d with none confined and sharing",
+	       iso, q->p99_us, q->wait_us, q->pps, fl[0], fl[1],
+	       q->confined, q->shared, q->self_confined,
+	       q->unconfined_shared);
+	/*
+	 * A flood, or nothing was tested: over ten times the probe's rate,
+	 * or at a cost (offered at ten times) busy on all the CPUs it may
+	 * use, less the others' small part.
+	 */
+	if (cost) {
+		EXPECT_LE(80 * __builtin_popcountll(allowed), used);
+	} else {
+		EXPECT_LE(10 * q->pps, fl[0] + fl[1]);
+	}
+	EXPECT_EQ(0, q->shared);
+	EXPECT_EQ(0, q->blind);
+	if (!iso) {
+		EXPECT_EQ(0, q->confined);
+		/* Not confined, the flooders may use either I/O CPU. */
+		EXPECT_LT(0, q->unconfined_shared);
+	}
+}
+
 /*
  * Isolation between VMs as libvirt runs them, each in a scope of its own
  * with the cpu controller, where priorities do not reach across. Two VMs
  * (0, 1) flood the vhost workers of their FLOOD_QUEUES queue pairs with
- * full-size frames as fast as their drivers go (over ten times the
- * probe's rate, by the taps' counters),
- * beside a quiet VM (2, 50 frames per second, always there, so the
- * flooders are over their shares) and, measured, a probe VM (3, at a
- * fortieth of the flood's rate on this host, 10 to 50 per second). The
- * I/O group has 2 CPUs. Whenever both flooders are confined, their
- * workers and the probe's must not be allowed on a common CPU
- * (/proc); with isolation off they share. The probe's p99 round trip and
- * its worker's run-queue wait, alone, with isolation and without, are
- * logged (three interleaved runs each, medians), not judged: under TCG
- * all guest CPUs take turns on one host thread, so the flood slows the
- * probe wherever it runs (see Documentation/testing.rst).
+ * full-size frames, over ten times the probe VM's (3) rate by the taps'
+ * counters, beside a quiet VM (2, 50 frames per second, so that the
+ * flooders are over their shares, and confined, before the probe starts).
+ * The I/O group has 2 CPUs. Whenever both flooders are confined, their
+ * workers and the probe's must not be allowed on a common CPU (/proc);
+ * with isolation off they share. The probe's p99 round trip and its
+ * worker's run-queue wait are measured alone (no flooders, no quiet VM),
+ * with isolation and without, in three rounds (medians).
+ *
+ * @cost 0: the frames cost what vhost's instructions cost, as fast as the
+ * flooders' drivers go; the probe at a fortieth of the flood's rate on
+ * this host (10 to 50 frames per second). The p99s are logged, not
+ * judged: under TCG all guest CPUs take turns on one host thread, so the
+ * flood's instructions slow the probe wherever it runs.
+ *
+ * @cost > 0: every frame of the flooders and the probe costs its worker
+ * @cost us of CPU time, burnt (vhost_vm -C), so that it takes a CPU from
+ * whoever shares it and from nobody else, as on a real host; the probe at
+ * COST_PROBE_PPS, each flooder at ten times that, both flooders and the
+ * quiet VM one way (no echo peers: those would be the lab's work, not the
+ * VMs', on the probe's CPU), the quiet VM's small frames at no cost.
+ * Judged: with isolation the probe's p99 within 1.5 times its p99 alone;
+ * without, its worker waits longer, and where the scheduler lets the
+ * flood hurt (EEVDF), its p99 is worse than 1.5 times.
  */
-TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
+static void isolation(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(policy) *self, int cost)
 {
 	long long alone[3], on[3], off[3], won[3], woff[3], fl[2];
 	long long m_alone, m_on, m_off, pps, t0;
-	int i, j, iso, ok, confined = 0;
+	int i, j, r, iso, ok, confined = 0;
 	struct probe_run q;
-	char tap[2][32];
+	char tap[2][32], more[64];
 
 	SKIP_ON_SLOW_KERNEL();
 	if (!getenv("VS_MACHINE_SLICE"))
 		SKIP(return, "needs per-VM scopes (VS_MACHINE_SLICE)");
+	if (cost && access("/dev/vs_burn", F_OK))
+		SKIP(return, "needs the burn module (selftests/burn)");
 	ASSERT_EQ(0, vs_write("io_cpus_max", "2"));
 	ASSERT_EQ(0, vs_write("io_cpus_min", "2"));
 	ASSERT_EQ(0, vs_write("isolation", "0"));
-	/*
-	 * The probe's rate: a fortieth of what two flooders reach alone on
-	 * this host (10 to 50 frames per second), so that the flood, slowed
-	 * by the other VMs and by confinement, is still over ten times the
-	 * probe's however slow the host is.
-	 */
-	for (j = 0; j < 2; j++) {
-		char a[256];
-
-		snprintf(tap[j], sizeof(tap[j]), "vsc%d-%d", getpid() % 10000,
-			 tap_seq++);
-		snprintf(a, sizeof(a),
-			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 -i %s -o " FLOOD_OUT,
-			 FLOOD_QUEUES, tap[j], j);
-		self->qemu[j] = spawn_vm(a, &self->child[j], &(int){0});
-		ASSERT_NE(0, self->qemu[j]);
-		ASSERT_EQ(0, vm_op("vms/add", self->qemu[j]));
-		ASSERT_EQ(0, kill(self->qemu[j], SIGUSR1));
-	}
-	usleep(1000000);
-	for (j = 0; j < 2; j++) {
-		fl[j] = flood_frames(tap[j]);
-		ASSERT_LE(0, fl[j]);
-	}
-	t0 = now_ms();
-	usleep(2000000);
-	pps = 0;
-	for (j = 0; j < 2; j++) {
-		long long f = flood_frames(tap[j]);
-
-		ASSERT_LE(0, f);
-		pps += (f - fl[j]) * 1000 / (now_ms() - t0 + 1);
-		kill_vm(self->child[j]);
-		self->child[j] = 0;
-		self->qemu[j] = 0;
-	}
-	TH_LOG("two flooders reach %lld frames/s here", pps);
-	pps = pps / 40 < 10 ? 10 : pps / 40 > 50 ? 50 : pps / 40;
-	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, probe_vm(self, 0, pps, &q));
-		alone[i] = q.p99_us;
-		TH_LOG("alone: p99 %lld us, worker waits %lld us per run, %lld frames/s",
-		       q.p99_us, q.wait_us, q.pps);
-	}
-
-	for (j = 0; j < 2; j++) {
-		char a[256];
-		int rc;
-
-		snprintf(tap[j], sizeof(tap[j]), "vsf%d-%d", getpid() % 10000,
-			 tap_seq++);
-		snprintf(a, sizeof(a),
-			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 -i %s -o " FLOOD_OUT,
-			 FLOOD_QUEUES, tap[j], j);
-		self->qemu[j] = spawn_vm(a, &self->child[j], &rc);
-		if (!self->qemu[j] && rc == 4)
-			SKIP(return, "vhost-net unavailable");
-		ASSERT_NE(0, self->qemu[j]);
-		ASSERT_EQ(0, vm_op("vms/add", self->qemu[j]));
-	}
-	START(2, "-w 0 -c 1 -t 1000000000 -r 50");
-	for (j = 0; j < 3; j++)
-		ASSERT_EQ(0, kill(self->qemu[j], SIGUSR1));
-	usleep(1000000);
-
-	for (i = 0; i < 6; i++) {
-		long long t, f0[2];
-
-		iso = i % 2;
-		ASSERT_EQ(0, vs_write("isolation", iso ? "1" : "0"));
-		/* Both flooders confined (or let go), and bound so. */
-		t = now_ms();
-		do {
-			usleep(50000);
-			ok = vm_stat(self->qemu[0], "confined") == iso &&
-			     vm_stat(self->qemu[1], "confined") == iso &&
-			     vm_stat(self->qemu[2], "confined") == 0;
-		} while (!ok && now_ms() - t < 10000);
-		TH_LOG("isolation %d: %s after %lld ms", iso,
-		       ok ? "settled" : "NOT settled", now_ms() - t);
-		if (!ok) {
-			char st[4096];
-
-			vs_read("stats", st, sizeof(st));
-			fprintf(stderr, "%s\nio_cpu_ns_last %lld %lld %lld\n",
-				st, vm_stat(self->qemu[0], "io_cpu_ns_last"),
-				vm_stat(self->qemu[1], "io_cpu_ns_last"),
-				vm_stat(self->qemu[2], "io_cpu_ns_last"));
-		}
-		/* Off lets go at once; on needs the flood to saturate. */
-		if (!iso)
-			EXPECT_TRUE(ok);
-		usleep(3 * self->interval_ms * 1000);
+	if (cost) {
+		pps = COST_PROBE_PPS;
+		/*
+		 * Ten times the probe's rate, over FLOOD_QUEUES queues, one
+		 * way: echo peers would be the lab's, not the VMs', work on
+		 * the probe's idle CPU.
+		 */
+		snprintf(more, sizeof(more), "-O -r %lld -C %d",
+			 10 * pps / FLOOD_QUEUES, cost);
+	} else {
+		/*
+		 * The probe's rate: a fortieth of what two flooders reach
+		 * alone on this host (10 to 50 frames per second), so that
+		 * the flood, slowed by the other VMs and by confinement, is
+		 * still over ten times the probe's however slow the host is.
+		 */
+		ASSERT_EQ(0, flooders_start(self, tap, "vsc", ""));
+		for (j = 0; j < 2; j++)
+			ASSERT_EQ(0, kill(self->qemu[j], SIGUSR1));
+		usleep(1000000);
 		for (j = 0; j < 2; j++) {
-			f0[j] = flood_frames(tap[j]);
-			ASSERT_LE(0, f0[j]);
+			fl[j] = flood_frames(tap[j], "tx");
+			ASSERT_LE(0, fl[j]);
 		}
 		t0 = now_ms();
-		ASSERT_EQ(0, probe_vm(self, 2, pps, &q));
-		for (j = 0; j < 2; j++)
-			fl[j] = (flood_frames(tap[j]) - f0[j]) * 1000 /
-				(now_ms() - t0 + 1);
-		TH_LOG("isolation %d: p99 %lld us, worker waits %lld us per run, %lld frames/s; flooders %lld and %lld frames/s; of 10 looks, %d with both flooders confined and the probe not (%d of them sharing a CPU with one), %d with the probe confined too, %d with none confined and sharing",
-		       iso, q.p99_us, q.wait_us, q.pps, fl[0], fl[1],
-		       q.confined, q.shared, q.self_confined,
-		       q.unconfined_shared);
-		/* The flood over ten times the probe, or nothing was tested. */
-		EXPECT_LE(10 * q.pps, fl[0] + fl[1]);
-		EXPECT_EQ(0, q.shared);
-		EXPECT_EQ(0, q.blind);
-		if (iso) {
-			on[i / 2] = q.p99_us;
-			won[i / 2] = q.wait_us;
-			confined += q.confined;
-		} else {
-			off[i / 2] = q.p99_us;
-			woff[i / 2] = q.wait_us;
-			EXPECT_EQ(0, q.confined);
-			/* Not confined, the flooders may use either I/O CPU. */
-			EXPECT_LT(0, q.unconfined_shared);
+		usleep(2000000);
+		pps = 0;
+		for (j = 0; j < 2; j++) {
+			long long f = flood_frames(tap[j], "tx");
+
+			ASSERT_LE(0, f);
+			pps += (f - fl[j]) * 1000 / (now_ms() - t0 + 1);
+			kill_vm(self->child[j]);
+			self->child[j] = 0;
+			self->qemu[j] = 0;
 		}
+		TH_LOG("two flooders reach %lld frames/s here", pps);
+		pps = pps / 40 < 10 ? 10 : pps / 40 > 50 ? 50 : pps / 40;
+		more[0] = '\0';
 	}
 	/*
-	 * Enough looks to judge the split by. Under TCG the flood only just
-	 * saturates two I/O CPUs (the drivers on the VM group's CPUs are
-	 * slow too), so confinement comes and goes; a real host's flood
-	 * keeps it.
+	 * Three rounds, each: the probe alone, then the flooders (and the
+	 * quiet VM) started, and the probe with isolation off and on, in
+	 * turns; so that a change in the host's speed meets every arm.
+	 */
+	for (r = 0; r < 3; r++) {
+		ASSERT_EQ(0, probe_vm(self, 0, pps, cost, &q));
+		alone[r] = q.p99_us;
+		TH_LOG("alone: p99 %lld us, worker waits %lld us per run, %lld frames/s",
+		       q.p99_us, q.wait_us, q.pps);
+		ok = flooders_start(self, tap, "vsf", more);
+		if (ok == 4)
+			SKIP(return, "vhost-net or the burn module unavailable");
+		ASSERT_EQ(0, ok);
+		/* One way at a cost: no echo peer on the probe's CPU. */
+		START(2, cost ? "-w 0 -c 1 -t 1000000000 -r 50 -O" :
+				"-w 0 -c 1 -t 1000000000 -r 50");
+		for (j = 0; j < 3; j++)
+			ASSERT_EQ(0, kill(self->qemu[j], SIGUSR1));
+		usleep(1000000);
+		for (i = 0; i < 2; i++) {
+			iso = (r + i) % 2;
+			isolation_arm(_metadata, self, iso, cost, pps, tap, &q);
+			if (iso) {
+				on[r] = q.p99_us;
+				won[r] = q.wait_us;
+				confined += q.confined;
+			} else {
+				off[r] = q.p99_us;
+				woff[r] = q.wait_us;
+			}
+		}
+		for (j = 0; j < 3; j++) {
+			kill_vm(self->child[j]);
+			self->child[j] = 0;
+			self->qemu[j] = 0;
+		}
+		/* Their workers and taps gone before the probe's next run. */
+		usleep(1000000);
+	}
+	/*
+	 * Enough looks to judge the split by. Under TCG the flood of
+	 * instructions only just saturates two I/O CPUs (the drivers on the
+	 * VM group's CPUs are slow too), so confinement comes and goes; a
+	 * real host's flood keeps it.
 	 */
 	EXPECT_LE(3, confined);
 	m_alone = median3(alone[0], alone[1], alone[2]);
@@ -1159,6 +1293,30 @@ TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
 	       m_alone, m_on, (double)m_on / m_alone, m_off,
 	       (double)m_off / m_alone, median3(won[0], won[1], won[2]),
 	       median3(woff[0], woff[1], woff[2]));
+	if (!cost)
+		return;
+	/* The target: with isolation, within 1.5 times its p99 alone. */
+	EXPECT_GE(3 * m_alone / 2, m_on);
+	/*
+	 * Without isolation the flood (busy on all the CPUs it may use, and
+	 * sharing them with the probe: isolation_arm()) did damage, where
+	 * the scheduler lets it: CFS (before 6.6) places a waking task up
+	 * to half a latency period behind the others, so a worker whose
+	 * frame costs less than that runs it mostly ahead of the flood
+	 * (measured: 1.27 to 1.37 times on 6.1); EEVDF does not.
+	 */
+	if (kernel_at_least(6, 6))
+		EXPECT_LT(3 * m_alone / 2, m_off);
+}
+
+TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
+{
+	isolation(_metadata, self, 0);
+}
+
+TEST_F_TIMEOUT(policy, isolation_at_cost, 900)
+{
+	isolation(_metadata, self, COST_FRAME_US);
 }
 
 /* An SLO change under traffic is acted on within two intervals. */

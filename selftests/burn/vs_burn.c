@@ -22,10 +22,16 @@
  * so a caller never has to redo or guess at a partial burn.
  */
 #include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/ftrace.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/if_tun.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
@@ -42,8 +48,11 @@
  */
 #define BURN_SLICE_NS	(10 * NSEC_PER_MSEC)
 
+/* What burn() has burnt for VS_BURN_US, and for frames (VS_BURN_TX_COST). */
 static atomic64_t burned_ns = ATOMIC64_INIT(0);
 static atomic64_t burn_calls = ATOMIC64_INIT(0);
+static atomic64_t tx_burned_ns = ATOMIC64_INIT(0);
+static atomic64_t tx_frames = ATOMIC64_INIT(0);
 
 struct burn_timer {
 	struct hrtimer timer;
@@ -91,7 +100,8 @@ static void burn_wait(struct burn_timer *bt)
 	}
 }
 
-static long burn(u64 us)
+/* Burns @us; returns the ns burnt, or -EINTR if a fatal signal cut it. */
+static long burn(u64 us, u64 *burnt)
 {
 	u64 want = us * NSEC_PER_USEC, done = 0;
 	struct burn_timer bt;
@@ -123,32 +133,272 @@ static long burn(u64 us)
 			schedule();
 	}
 	destroy_hrtimer_on_stack(&bt.timer);
-	atomic64_add(min(done, want), &burned_ns);
-	atomic64_inc(&burn_calls);
+	*burnt = min(done, want);
 	return ret;
 }
 
+/*
+ * The cost of a frame to a vhost worker (VS_BURN_TX_COST). On a real host
+ * a flood costs its worker CPU time, which a worker that shares the CPU
+ * waits for; under TCG that time is instructions, which every vCPU waits
+ * for, wherever it runs. So the lab makes a frame's cost burn: vhost-net
+ * hands what a guest queued to the tap's socket with sendmsg()
+ * (tun_sendmsg: one frame, or a batch of them, TUN_MSG_PTR), which ftrace
+ * turns to tx_costly() for the workers of owners that asked, and
+ * tx_costly() burns the cost of every frame in it before it sends.
+ *
+ * An owner is a process that set a cost on its open /dev/vs_burn; its
+ * workers are the tasks named "vhost-<its pid>" (the thread that sets
+ * VHOST_SET_OWNER must be its main thread). Closing the file ends it, and
+ * the hook goes with the last owner.
+ */
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_REGS
+#define TX_COST_SLOTS	16
+
+static struct tx_cost {
+	pid_t tgid;
+	u32 us;
+} tx_cost[TX_COST_SLOTS];
+static DEFINE_MUTEX(tx_cost_lock);	/* slot changes, the hook's setup */
+static bool tx_hooked;
+static bool tx_filtered;	/* tx_cost_ops has a filter to free */
+/* Workers sent into tx_costly() and not yet out: unhooking waits for them. */
+static atomic_t tx_inflight = ATOMIC_INIT(0);
+
+/* The current task's cost per frame if it is an owner's vhost worker. */
+static u32 tx_cost_us(void)
+{
+	int i, pid;
+
+	if (strncmp(current->comm, "vhost-", 6) ||
+	    kstrtoint(current->comm + 6, 10, &pid))
+		return 0;
+	for (i = 0; i < TX_COST_SLOTS; i++)
+		if (READ_ONCE(tx_cost[i].tgid) == pid)
+			return READ_ONCE(tx_cost[i].us);
+	return 0;
+}
+
+static int tx_costly(struct socket *sock, struct msghdr *m, size_t len)
+{
+	struct tun_msg_ctl *ctl = m->msg_control;
+	u64 frames = 1, us = tx_cost_us(), burnt;
+	int ret;
+
+	/* vhost_tx_batch(): one call for the frames of a batch. */
+	if (ctl && m->msg_controllen == sizeof(*ctl) &&
+	    ctl->type == TUN_MSG_PTR)
+		frames = ctl->num;
+	if (us && !burn(us * frames, &burnt)) {
+		atomic64_add(burnt, &tx_burned_ns);
+		atomic64_add(frames, &tx_frames);
+	}
+	/*
+	 * Back through tun_sendmsg(): the call's return address is in this
+	 * module, so it is not turned again. It must stay a call (the count
+	 * below keeps it from becoming a tail jump).
+	 */
+	ret = sock->ops->sendmsg(sock, m, len);
+	atomic_dec(&tx_inflight);
+	return ret;
+}
+
+static void tx_cost_hook(unsigned long ip, unsigned long parent_ip,
+			 struct ftrace_ops *op, struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (!regs || within_module(parent_ip, THIS_MODULE) || !tx_cost_us())
+		return;
+	atomic_inc(&tx_inflight);
+	instruction_pointer_set(regs, (unsigned long)tx_costly);
+}
+
+static struct ftrace_ops tx_cost_ops = {
+	.func = tx_cost_hook,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_RECURSION,
+};
+
+static int tx_cost_hook_on(void)
+{
+	static const char fn[] = "tun_sendmsg";
+	int ret;
+
+	if (tx_hooked)
+		return 0;
+	/*
+	 * The name is tun's: it must be loaded (the owner opened a tap). Set
+	 * again each time (reset), in case tun was reloaded elsewhere; the
+	 * filter itself is freed only at module exit: ftrace_free_filter()
+	 * leaves the ops pointing at what it freed.
+	 */
+	ret = ftrace_set_filter(&tx_cost_ops, (unsigned char *)fn,
+				sizeof(fn) - 1, 1);
+	if (!ret) {
+		tx_filtered = true;
+		ret = register_ftrace_function(&tx_cost_ops);
+	}
+	if (ret) {
+		pr_err("vs_burn: cannot hook %s: %d\n", fn, ret);
+		return ret;
+	}
+	tx_hooked = true;
+	return 0;
+}
+
+/* Called with tx_cost_lock held, or at module exit. */
+static void tx_cost_hook_off(void)
+{
+	if (!tx_hooked)
+		return;
+	/* No worker is turned after this; wait for those that were. */
+	unregister_ftrace_function(&tx_cost_ops);
+	while (atomic_read(&tx_inflight))
+		msleep(20);
+	/*
+	 * One out of the count may still be on its last instructions here;
+	 * it is not in a voluntary sleep there, so tasks-RCU waits for it.
+	 */
+	synchronize_rcu_tasks();
+	tx_hooked = false;
+}
+
+static bool tx_cost_none(void)
+{
+	int i;
+
+	for (i = 0; i < TX_COST_SLOTS; i++)
+		if (tx_cost[i].tgid)
+			return false;
+	return true;
+}
+
+/* Set (us > 0) or end (0) the caller's cost per frame. */
+static long tx_cost_set(struct file *file, u64 us)
+{
+	pid_t owner = (long)file->private_data;
+	int i, slot = -1;
+	long ret = 0;
+
+	if (us > VS_BURN_TX_MAX_US)
+		return -EINVAL;
+	/* One owner per open file: its close ends that owner's cost. */
+	if (owner && owner != current->tgid)
+		return -EBUSY;
+	mutex_lock(&tx_cost_lock);
+	for (i = 0; i < TX_COST_SLOTS; i++) {
+		if (tx_cost[i].tgid == current->tgid) {
+			slot = i;
+			break;
+		}
+		if (slot < 0 && !tx_cost[i].tgid)
+			slot = i;
+	}
+	if (!us) {
+		if (slot >= 0 && tx_cost[slot].tgid == current->tgid)
+			WRITE_ONCE(tx_cost[slot].tgid, 0);
+		if (tx_cost_none())
+			tx_cost_hook_off();
+		goto out;
+	}
+	if (slot < 0) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = tx_cost_hook_on();
+	if (ret)
+		goto out;
+	WRITE_ONCE(tx_cost[slot].us, us);
+	WRITE_ONCE(tx_cost[slot].tgid, current->tgid);
+	file->private_data = (void *)(long)current->tgid;
+out:
+	mutex_unlock(&tx_cost_lock);
+	return ret;
+}
+
+/* private_data: the tgid whose cost this file set (misc_open put ours). */
+static int vs_burn_open(struct inode *inode, struct file *file)
+{
+	file->private_data = NULL;
+	return 0;
+}
+
+static int vs_burn_release(struct inode *inode, struct file *file)
+{
+	pid_t owner = (long)file->private_data;
+	int i;
+
+	if (!owner)
+		return 0;
+	mutex_lock(&tx_cost_lock);
+	for (i = 0; i < TX_COST_SLOTS; i++)
+		if (tx_cost[i].tgid == owner)
+			WRITE_ONCE(tx_cost[i].tgid, 0);
+	if (tx_cost_none())
+		tx_cost_hook_off();
+	mutex_unlock(&tx_cost_lock);
+	return 0;
+}
+
+/* No file is open: no owner is left, and the hook is off already. */
+static void tx_cost_exit(void)
+{
+	tx_cost_hook_off();
+	if (tx_filtered)
+		ftrace_free_filter(&tx_cost_ops);
+}
+#else
+/* No ftrace to hook with (the lab's debug kernel): no cost per frame. */
+static long tx_cost_set(struct file *file, u64 us)
+{
+	return -EOPNOTSUPP;
+}
+
+static int vs_burn_open(struct inode *inode, struct file *file)
+{
+	return 0;
+}
+
+static int vs_burn_release(struct inode *inode, struct file *file)
+{
+	return 0;
+}
+
+static void tx_cost_exit(void)
+{
+}
+#endif
+
 static long vs_burn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	u64 us;
+	u64 us, burnt;
+	long ret;
 
-	if (cmd != VS_BURN_US)
+	if (cmd != VS_BURN_US && cmd != VS_BURN_TX_COST)
 		return -ENOTTY;
 	if (copy_from_user(&us, (void __user *)arg, sizeof(us)))
 		return -EFAULT;
+	if (cmd == VS_BURN_TX_COST)
+		return tx_cost_set(file, us);
 	if (us > VS_BURN_MAX_US)
 		return -EINVAL;
-	return burn(us);
+	ret = burn(us, &burnt);
+	atomic64_add(burnt, &burned_ns);
+	atomic64_inc(&burn_calls);
+	return ret;
 }
 
 static ssize_t vs_burn_read(struct file *file, char __user *buf, size_t len,
 			    loff_t *ppos)
 {
-	char s[64];
+	char s[128];
 	int n;
 
-	n = scnprintf(s, sizeof(s), "burned_ns %lld calls %lld\n",
-		      atomic64_read(&burned_ns), atomic64_read(&burn_calls));
+	n = scnprintf(s, sizeof(s),
+		      "burned_ns %lld calls %lld tx_burned_ns %lld tx_frames %lld\n",
+		      atomic64_read(&burned_ns), atomic64_read(&burn_calls),
+		      atomic64_read(&tx_burned_ns), atomic64_read(&tx_frames));
 	return simple_read_from_buffer(buf, len, ppos, s, n);
 }
 
@@ -157,6 +407,8 @@ static const struct file_operations vs_burn_fops = {
 	.unlocked_ioctl = vs_burn_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.read = vs_burn_read,
+	.open = vs_burn_open,
+	.release = vs_burn_release,
 	.llseek = default_llseek,
 };
 
@@ -167,6 +419,17 @@ static struct miscdevice vs_burn_dev = {
 	.mode = 0666,
 };
 
-module_misc_device(vs_burn_dev);
+static int __init vs_burn_init(void)
+{
+	return misc_register(&vs_burn_dev);
+}
+module_init(vs_burn_init);
+
+static void __exit vs_burn_exit(void)
+{
+	misc_deregister(&vs_burn_dev);
+	tx_cost_exit();
+}
+module_exit(vs_burn_exit);
 MODULE_DESCRIPTION("vspace lab: on-CPU work that runs no instructions (test-only)");
 MODULE_LICENSE("GPL");
