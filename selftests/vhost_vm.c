@@ -392,9 +392,11 @@ int main(int argc, char **argv)
 			return c;
 		/* tun is loaded now: the module hooks its send. */
 		if (tx_cost && ioctl(burn_fd, VS_BURN_TX_COST, &tx_cost)) {
+			int e = errno;
+
 			perror("vhost_vm: VS_BURN_TX_COST");
 			/* No ftrace to hook with: cannot here. */
-			return errno == EOPNOTSUPP ? 4 : 1;
+			return e == EOPNOTSUPP ? 4 : 1;
 		}
 	}
 	/* Let the threads name themselves before saying ready. */

@@ -936,7 +936,7 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 	char args[256], tap[32];
 	unsigned long long mine;
 	pid_t tid;
-	int i, j;
+	int i, j, rc;
 
 	snprintf(tap, sizeof(tap), "vsq%d-%d", getpid() % 10000, tap_seq++);
 	unlink("/tmp/vspace-probe.result");
@@ -946,8 +946,10 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 	if (cost)
 		snprintf(args + strlen(args), sizeof(args) - strlen(args),
 			 " -C %d", cost);
-	self->qemu[3] = spawn_vm(args, &self->child[3], &(int){0});
-	if (!self->qemu[3] || vm_op("vms/add", self->qemu[3]))
+	self->qemu[3] = spawn_vm(args, &self->child[3], &rc);
+	if (!self->qemu[3])
+		return rc == 4 ? 4 : -1;
+	if (vm_op("vms/add", self->qemu[3]))
 		return -1;
 	usleep(500000);
 	tid = vhost_tid(self->qemu[3]);
@@ -1126,6 +1128,7 @@ static void isolation_arm(struct __test_metadata *_metadata,
 		fl[j] = (flood_frames(tap[j], dir) - f0[j]) * 1000 / t;
 	for (j = 0; j < nw; j++)
 		allowed |= allowed_bits(w[j]);
+	ASSERT_NE(0ULL, allowed);
 	/* Percent of a CPU the flooders' workers ran, by schedstat. */
 	used = (run1 - run0) / 10000 / t;
 	TH_LOG("isolation %d: the flooders' workers ran %d%% of a CPU, allowed %d CPUs",
@@ -1178,9 +1181,10 @@ static void isolation_arm(struct __test_metadata *_metadata,
  * COST_PROBE_PPS, each flooder at ten times that, both flooders and the
  * quiet VM one way (no echo peers: those would be the lab's work, not the
  * VMs', on the probe's CPU), the quiet VM's small frames at no cost.
- * Judged: with isolation the probe's p99 within 1.5 times its p99 alone;
- * without, its worker waits longer, and where the scheduler lets the
- * flood hurt (EEVDF), its p99 is worse than 1.5 times.
+ * Judged: the flood busy on the CPUs it may use; with isolation the
+ * probe's p99 within 1.5 times its p99 alone; without, where the
+ * scheduler lets the flood hurt (EEVDF), worse than 1.5 times. On older
+ * kernels the p99s do not tell isolation from none (see below).
  */
 static void isolation(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(policy) *self, int cost)
@@ -1245,8 +1249,14 @@ static void isolation(struct __test_metadata *_metadata,
 	 * turns; so that a change in the host's speed meets every arm.
 	 */
 	for (r = 0; r < 3; r++) {
-		ASSERT_EQ(0, probe_vm(self, 0, pps, cost, &q));
+		ok = probe_vm(self, 0, pps, cost, &q);
+		if (ok == 4)
+			SKIP(return, "vhost-net or the burn module's hook unavailable");
+		ASSERT_EQ(0, ok);
 		alone[r] = q.p99_us;
+		/* Each of the probe's frames paid its cost. */
+		if (cost)
+			ASSERT_LE(cost, q.p99_us);
 		TH_LOG("alone: p99 %lld us, worker waits %lld us per run, %lld frames/s",
 		       q.p99_us, q.wait_us, q.pps);
 		ok = flooders_start(self, tap, "vsf", more);

@@ -189,7 +189,8 @@ static int tx_costly(struct socket *sock, struct msghdr *m, size_t len)
 	if (ctl && m->msg_controllen == sizeof(*ctl) &&
 	    ctl->type == TUN_MSG_PTR)
 		frames = ctl->num;
-	if (us && !burn(us * frames, &burnt)) {
+	/* VS_BURN_MAX_US bounds a burn, and so what tasks-RCU waits for. */
+	if (us && !burn(min(us * frames, VS_BURN_MAX_US), &burnt)) {
 		atomic64_add(burnt, &tx_burned_ns);
 		atomic64_add(frames, &tx_frames);
 	}
@@ -296,7 +297,9 @@ static long tx_cost_set(struct file *file, u64 us)
 			slot = i;
 	}
 	if (!us) {
-		if (slot >= 0 && tx_cost[slot].tgid == current->tgid)
+		/* Only through the file that set it. */
+		if (owner == current->tgid && slot >= 0 &&
+		    tx_cost[slot].tgid == current->tgid)
 			WRITE_ONCE(tx_cost[slot].tgid, 0);
 		if (tx_cost_none())
 			tx_cost_hook_off();

@@ -11,7 +11,9 @@
  * ioctl(fd, VS_BURN_TX_COST, &us) makes each frame the caller's vhost-net
  * workers send (workers named "vhost-<caller's pid>") burn @us
  * microseconds of the worker's CPU time first, until the file is closed
- * or @us is 0: a flood's cost to its worker, as on a real host. -EBUSY
+ * or @us is 0: a flood's cost to its worker, as on a real host (a call
+ * that sends a batch burns for each frame, up to VS_BURN_MAX_US; tun must
+ * not be reloaded while a cost is set). -EBUSY
  * if another process set a cost on this open file, -EOPNOTSUPP on a
  * kernel without ftrace's DYNAMIC_FTRACE_WITH_REGS.
  *
