@@ -1313,7 +1313,7 @@ static void isolation(struct __test_metadata *_metadata,
 	 * the scheduler lets it: CFS (before 6.6) places a waking task up
 	 * to half a latency period behind the others, so a worker whose
 	 * frame costs less than that runs it mostly ahead of the flood
-	 * (measured: 1.27 to 1.37 times on 6.1); EEVDF does not.
+	 * (measured: 1.27 to 1.41 times on 6.1); EEVDF does not.
 	 */
 	if (kernel_at_least(6, 6))
 		EXPECT_LT(3 * m_alone / 2, m_off);
