@@ -13,9 +13,9 @@
  * microseconds of the worker's CPU time first, until the file is closed
  * or @us is 0: a flood's cost to its worker, as on a real host (a call
  * that sends a batch burns for each frame, up to VS_BURN_MAX_US; tun must
- * not be reloaded while a cost is set). -EBUSY
- * if another process set a cost on this open file, -EOPNOTSUPP on a
- * kernel without ftrace's DYNAMIC_FTRACE_WITH_REGS.
+ * not be reloaded while a cost is set). -EBUSY if another process set a
+ * cost on this open file, -EOPNOTSUPP on a kernel without ftrace's
+ * DYNAMIC_FTRACE_WITH_REGS.
  *
  * read() returns "burned_ns N calls N tx_burned_ns N tx_frames N\n": what
  * VS_BURN_US burnt, and what frames' costs burnt.
