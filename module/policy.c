@@ -36,7 +36,13 @@
  * never grows past its threads (one thread uses at most one CPU).
  * If the CPUs cannot hold both groups at mid and nothing was spared, they
  * are split in proportion to demand, one CPU per interval, once the split
- * is off by VSPACE_BALANCE_MCPU (3/4 of a CPU) or more.
+ * is off by VSPACE_BALANCE_MCPU (3/4 of a CPU) or more. A move opposite to
+ * the last such move waits until it has been due for bal_hold intervals
+ * in a row (VSPACE_BALANCE_HOLD_MIN, 5, at first; x4 each time it comes
+ * within bal_hold + VSPACE_REVERT_WINDOW intervals of the last, up to
+ * VSPACE_BALANCE_HOLD_MAX; halved when it comes later): the CPU carries
+ * its waits to the group it joins, so the group that lost it looks the
+ * needier next interval.
  *
  * A group gives a CPU back when, for @hold intervals in a row, every VM
  * is at most VSPACE_SLO_TIGHT_PCT (75%) of its SLO and
@@ -58,7 +64,8 @@
  * waiting for them), a VM whose vhost workers used more than
  * VSPACE_OVER_SHARE_PCT (110%) of its weighted share of the I/O CPU time
  * all VMs used, io * weight / (sum of the weights of the VMs that did
- * I/O), is confined: the I/O group is split, the other VMs' workers get
+ * I/O), and by VSPACE_OVER_SHARE_MCPU (a tenth of a CPU) or more, is
+ * confined: the I/O group is split, the other VMs' workers get
  * the CPUs they need at the mode's mid utilisation (at least one), the
  * confined VMs' workers all the rest (vspace_policy_confined_cpus()), so
  * the flood cannot delay the others, whatever cgroups they run in, and
@@ -124,6 +131,8 @@ void vspace_policy_init(struct vspace_policy *p, u32 ncpus, u32 io_min,
 	*p = (struct vspace_policy){ .mode = mode };
 	for (g = 0; g < VSPACE_NR_PG; g++)
 		p->hold[g] = VSPACE_HOLD_MIN;
+	p->bal_dir = -1;
+	p->bal_hold = VSPACE_BALANCE_HOLD_MIN;
 	p->io = io_min;
 	p->vm = ncpus;
 	vspace_policy_clamp(p, ncpus, io_min, io_max, mode);
@@ -268,9 +277,12 @@ static u32 vspace_grow(struct vspace_policy *p,
 	return miss ? VSPACE_WHY_SLO : VSPACE_WHY_DEMAND;
 }
 
-/* Not enough CPUs for both at the target, nothing spared: split by demand. */
-static u32 vspace_balance(const struct vspace_policy *p,
-			  struct vspace_step *s)
+/*
+ * The group a split by demand would give a CPU to, -1 for none. Only when
+ * the CPUs cannot hold both groups at the target (mid) and none are free.
+ */
+static int vspace_balance_to(const struct vspace_policy *p,
+			     const struct vspace_step *s)
 {
 	u64 dvm = p->demand[VSPACE_PG_VM], dio = p->demand[VSPACE_PG_IO];
 	u64 n = s->cur[VSPACE_PG_VM] + s->cur[VSPACE_PG_IO];
@@ -278,27 +290,56 @@ static u32 vspace_balance(const struct vspace_policy *p,
 	int g;
 
 	if (s->free)
-		return 0;
-	/* Only when the CPUs cannot hold both groups at the target (mid). */
+		return -1;
 	for (g = 0; g < VSPACE_NR_PG; g++)
 		need += vspace_max(s->floor[g],
 				   vspace_min(s->cap[g],
 					      vspace_div_up(p->demand[g], s->t->mid)));
 	if (need <= n)
-		return 0;
+		return -1;
 	ideal = vspace_div64(n * 1000 * dio, dvm + dio);
 	if (ideal >= now + VSPACE_BALANCE_MCPU &&
 	    s->cur[VSPACE_PG_IO] < s->cap[VSPACE_PG_IO] &&
-	    s->cur[VSPACE_PG_VM] > s->floor[VSPACE_PG_VM]) {
-		vspace_move(s, VSPACE_PG_VM, VSPACE_PG_IO);
-		return VSPACE_WHY_BALANCE;
-	}
+	    s->cur[VSPACE_PG_VM] > s->floor[VSPACE_PG_VM])
+		return VSPACE_PG_IO;
 	if (ideal + VSPACE_BALANCE_MCPU <= now &&
-	    s->cur[VSPACE_PG_IO] > s->floor[VSPACE_PG_IO]) {
-		vspace_move(s, VSPACE_PG_IO, VSPACE_PG_VM);
-		return VSPACE_WHY_BALANCE;
+	    s->cur[VSPACE_PG_IO] > s->floor[VSPACE_PG_IO])
+		return VSPACE_PG_VM;
+	return -1;
+}
+
+/*
+ * Split by demand, one CPU per interval. A CPU that moves takes its
+ * waits with it: the group that lost it now waits and looks the needier.
+ * So a move back waits until it has been asked for @bal_hold intervals
+ * in a row, and @bal_hold backs off when a move back comes soon after
+ * the move (as @hold does for releases): a split settles instead of
+ * swinging every interval.
+ */
+static u32 vspace_balance(struct vspace_policy *p, struct vspace_step *s)
+{
+	int to = vspace_balance_to(p, s);
+
+	if (to < 0) {
+		p->bal_calm = 0;
+		return 0;
 	}
-	return 0;
+	if (p->bal_dir >= 0 && to != p->bal_dir) {
+		if (++p->bal_calm < p->bal_hold)
+			return 0;
+		/* Soon: as soon as the hold let it, give or take a window. */
+		if (p->tick - p->bal_tick <= p->bal_hold + VSPACE_REVERT_WINDOW)
+			p->bal_hold = vspace_min(p->bal_hold * VSPACE_HOLD_BACKOFF,
+						 VSPACE_BALANCE_HOLD_MAX);
+		else
+			p->bal_hold = vspace_max(p->bal_hold / 2,
+						 VSPACE_BALANCE_HOLD_MIN);
+	}
+	vspace_move(s, !to, to);
+	p->bal_dir = to;
+	p->bal_tick = p->tick;
+	p->bal_calm = 0;
+	return VSPACE_WHY_BALANCE;
 }
 
 /* Give back one CPU of a group that has been calm long enough. */
@@ -402,6 +443,8 @@ void vspace_policy_decide(struct vspace_policy *p,
 	why |= vspace_grow(p, in, &s, !first, &stole);
 	if (!(why & (VSPACE_WHY_SLO | VSPACE_WHY_DEMAND)))
 		why |= vspace_balance(p, &s);
+	else
+		p->bal_calm = 0;
 	if (!(why & (VSPACE_WHY_SLO | VSPACE_WHY_DEMAND | VSPACE_WHY_BALANCE))) {
 		why |= vspace_release(p, in, &s, VSPACE_PG_IO);
 		why |= vspace_release(p, in, &s, VSPACE_PG_VM);
@@ -440,9 +483,12 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 	saturated = in->isolation && p->io &&
 		    p->demand[VSPACE_PG_IO] >= (u64)io * sat_pct * 10;
 	/* Only when someone else did I/O too: alone, a VM has it all. */
-	if (saturated && v->io_avg && in->weight_sum > v->weight) {
+	if (saturated && v->io_avg && in->weight_sum > v->weight &&
+	    in->interval_ns) {
 		share = vspace_div64(in->io_ns * v->weight, in->weight_sum);
-		over = v->io_avg * 100 > share * VSPACE_OVER_SHARE_PCT;
+		over = v->io_avg * 100 > share * VSPACE_OVER_SHARE_PCT &&
+		       vspace_div64((v->io_avg - share) * 1000, in->interval_ns) >=
+		       VSPACE_OVER_SHARE_MCPU;
 	}
 	if (!in->isolation) {
 		v->confined = false;

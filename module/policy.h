@@ -132,6 +132,12 @@ struct vspace_policy_vm {
  * @hold:    calm intervals needed before it does; grows when a release is
  *           soon undone, so steady noise cannot make the groups oscillate.
  * @shrunk:  tick of the group's last release, 0 for none.
+ * @bal_dir: the group the last split by demand gave a CPU to, -1 for none.
+ * @bal_tick: tick of that move.
+ * @bal_calm: intervals in a row the split has asked for the opposite move.
+ * @bal_hold: how many it must ask before that move: moving the CPU changes
+ *           the waits that make up demand, so without it a split can swing
+ *           back and forth every interval.
  */
 struct vspace_policy {
 	u32 vm;
@@ -143,6 +149,10 @@ struct vspace_policy {
 	u32 calm[VSPACE_NR_PG];
 	u32 hold[VSPACE_NR_PG];
 	u64 shrunk[VSPACE_NR_PG];
+	int bal_dir;
+	u64 bal_tick;
+	u32 bal_calm;
+	u32 bal_hold;
 };
 
 /* What one interval decided; @why is 0 when nothing changed. */
@@ -162,11 +172,20 @@ struct vspace_policy_out {
 #define VSPACE_SLO_TIGHT_PCT	75
 /* Demand vs the split, in milli-CPUs, before a balancing move. */
 #define VSPACE_BALANCE_MCPU	750
+/* Intervals the opposite of the last balancing move must be asked for. */
+#define VSPACE_BALANCE_HOLD_MIN	5
+#define VSPACE_BALANCE_HOLD_MAX	320
 /* I/O group saturated: demand of its CPUs, to confine and to stay so. */
 #define VSPACE_SATURATED_PCT	90
 #define VSPACE_UNSATURATED_PCT	75
-/* Confined above this share of its weighted share of the I/O time. */
+/*
+ * Confined above this share of its weighted share of the I/O time, and
+ * at least this far above it (milli-CPUs): a VM among equals whose
+ * traffic is bursty crosses 110% now and then by a few hundredths of a
+ * CPU, which is not worth a split of the I/O group.
+ */
 #define VSPACE_OVER_SHARE_PCT	110
+#define VSPACE_OVER_SHARE_MCPU	100
 /* Intervals within its share before a confined VM is let go. */
 #define VSPACE_CONFINE_CALM	5
 

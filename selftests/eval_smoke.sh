@@ -11,7 +11,9 @@
 #    latencies from the intended send, a bisected throughput at the SLO,
 #    the SLO written to every VM in the vspace arm and the client's p99s
 #    fed to its latency_us (--latency-feed), paired ratios with
-#    bootstrap intervals, a validity figure and modelled energy;
+#    bootstrap intervals, a validity figure and modelled energy; where
+#    the burn module can hook the tap's send, each reply also costs its
+#    vhost worker 300 us (--io-cost-us), which every reply shows;
 #  - eval.kvm.*: the real-host mode (--kvm) on two nested KVM guests whose
 #    reqserver answers through a real vhost-net NIC: completes, records
 #    the host, stops its guests and restores vspace.
@@ -96,6 +98,21 @@ PY
 		[ $((${1:-0} * 100)) -lt $((${2:-0} * 85)) ]' - "$wall" "$one"
 fi
 
+# The vhost workers' cost per frame (--io-cost-us), where the burn module
+# can hook the tap's send (not on a kernel without ftrace's regs).
+io_cost=
+if [ -n "$loaded" ] && modprobe -q tun && python3 - <<'PY'
+import fcntl, os, struct
+VS_BURN_TX_COST = (1 << 30) | (8 << 16) | (ord("b") << 8) | 2
+fd = os.open("/dev/vs_burn", os.O_RDONLY)
+fcntl.ioctl(fd, VS_BURN_TX_COST, struct.pack("Q", 1))
+PY
+then
+	io_cost=300
+else
+	skip eval.io_cost "no burn module or no hook of the tap's send here"
+fi
+
 settings() {
 	local k
 	for k in enabled cpus io_cpus_min io_cpus_max interval_ms mode; do
@@ -107,13 +124,15 @@ python3 eval/eval.py --out "$out" --seeds 2 --vms 3 --vcpus 2 --work-us 500 \
 	--background 20 --rates 20,60,3000 --bisect 1 --resolution 5 --fixed-rate 30 \
 	--slo-us 50000 --seconds 1 --warmup 0.3 --settle 0.3 --min-samples 20 \
 	--arms default,static-pinning,static-pinning-aa,energy --latency-feed \
-	2>&1 | sed 's/^/# /'
+	${io_cost:+--io-cost-us $io_cost} 2>&1 | sed 's/^/# /'
 check eval.completes [ "${PIPESTATUS[0]}" = 0 ]
 check eval.restores_vspace [ "$(settings)" = "$before" ]
 check eval.table [ -s "$out/eval.txt" ]
-check eval.json python3 - "$out/eval.json" "$([ -n "$loaded" ] && echo burn)" <<'PY'
+check eval.json python3 - "$out/eval.json" "$([ -n "$loaded" ] && echo burn)" "${io_cost:-0}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+io_cost = int(sys.argv[3])
+assert r["config"]["io_cost_us"] == io_cost, r["config"]
 assert r["complete"] and r["burn"] == (sys.argv[2] == "burn"), (r["complete"], r["burn"])
 arms = {"default", "static-pinning", "static-pinning-aa", "energy"}
 managed = len(r["managed_cpus"])
@@ -167,6 +186,16 @@ for run in r["runs"]:
     assert f["samples"], f
     if r["burn"]:
         assert f["burn_s"] > 0, f
+    if io_cost:
+        # Every reply the client got in the window went through a vhost
+        # worker that burnt the cost first: the frames are counted, the
+        # time burnt is theirs, and no reply came back sooner.
+        replied = sum(v["replied"] for v in f["vms"])
+        assert f["io_frames"] >= 0.9 * replied > 0, (f["io_frames"], replied)
+        assert f["io_frames"] * io_cost * 0.9 <= f["io_burn_s"] * 1e6 <= f["burn_s"] * 1e6, f
+        assert all(v["p50_us"] >= io_cost for v in f["vms"]), f["vms"]
+    else:
+        assert f["io_frames"] == 0 and f["io_burn_s"] == 0, f
     if run["arm"] == "energy":
         # --latency-feed: slo_us is the request SLO, and the client's
         # p99s went to latency_us.

@@ -216,12 +216,22 @@ def online_cpus():
     return cpulist(open("/sys/devices/system/cpu/online").read().strip())
 
 
-def burned_ns():
-    """What the burn module has burnt so far (0 without it)."""
+def burn_counters():
+    """The burn module's counters: burned_ns (requests and background),
+    tx_burned_ns and tx_frames (the vhost workers' cost per frame); all 0
+    without it."""
     try:
-        return int(open(BURN).read().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
+        f = open(BURN).read().split()
+        return {k: int(v) for k, v in zip(f[::2], f[1::2])}
+    except (OSError, ValueError):
+        return {}
+
+
+def burned_ns():
+    """What the burn module has burnt so far, by vCPU threads and vhost
+    workers alike: none of it is the single stream's."""
+    c = burn_counters()
+    return c.get("burned_ns", 0) + c.get("tx_burned_ns", 0)
 
 
 def insn_share(busy, burn_s, dt):
@@ -361,16 +371,20 @@ class Lab:
                 self.scopes.append(scope)
                 shape = ["-g", scope, "-s"]
             # -c: background vCPUs; the server is one more vCPU thread.
+            # -C: each reply costs the VM's vhost worker burnt CPU time.
+            cost = ["-C", str(self.a.io_cost_us)] if self.a.io_cost_us else []
             p = subprocess.Popen(
                 [os.path.join(self.bin, "vhost_vm"), "-B", "-w", "0",
                  "-c", str(self.a.vcpus - 1), "-b", str(self.a.background),
-                 "-S", str(self.a.work_us), "-i", tap] + shape,
+                 "-S", str(self.a.work_us), "-i", tap] + cost + shape,
                 stdout=subprocess.PIPE, text=True,
                 # The VMs start on every CPU, not on the harness's.
                 preexec_fn=lambda: os.sched_setaffinity(0, self.online))
             line = p.stdout.readline()
             if not line.startswith("ready"):
-                sys.exit(f"vhost_vm did not start: {line!r}")
+                # 4: the burn module, or its hook of the tap's send, is
+                # not there (-C).
+                sys.exit(f"vhost_vm did not start (exit {p.wait()}): {line!r}")
             self.vms.append((int(line.split()[1]), p, tap))
         time.sleep(0.5)
 
@@ -575,6 +589,7 @@ class Lab:
                 if (comm.startswith("CPU ") and comm.endswith("/KVM"))
                 or comm.startswith("vhost-")]
         before = [sched_counts(pid) for pid, _, _ in self.vms]
+        io0 = burn_counters()
         i0, burn0, t0 = cpu_idle_ns(), burned_ns(), time.monotonic()
         rapl0 = rapl_uj()
         samples = []
@@ -589,6 +604,7 @@ class Lab:
         r["meets"] = self.meets(r)
         dt = time.monotonic() - t0
         i1, burn1 = cpu_idle_ns(), burned_ns()
+        io1 = burn_counters()
         rapl = rapl_joules(rapl0, rapl_uj())
         after = [sched_counts(pid) for pid, _, _ in self.vms]
         if self.declog:
@@ -618,6 +634,10 @@ class Lab:
             # the managed CPUs.
             "rapl_joules": rapl,
             "burn_s": round(burn_s, 3),
+            # --io-cost-us: what the vhost workers burnt, and for how many
+            # frames (part of burn_s).
+            "io_burn_s": round((io1.get("tx_burned_ns", 0) - io0.get("tx_burned_ns", 0)) / 1e9, 3),
+            "io_frames": io1.get("tx_frames", 0) - io0.get("tx_frames", 0),
             "insn_share": insn_share(busy, burn_s, dt),
             "preemptions_per_s": round(sum(x[0] - y[0] for x, y in zip(after, before)) / dt, 1),
             "migrations_per_s": round(sum(x[1] - y[1] for x, y in zip(after, before)) / dt, 1),
@@ -699,6 +719,7 @@ def summarize(runs, arms):
             "allowed_core_s_mean": round(statistics.mean(x["allowed_core_s"] for x in f), 3),
             "model_joules_mean": round(statistics.mean(x["model_joules"] for x in f), 2),
             "insn_share_max": max(x["insn_share"] for x in f),
+            "io_burn_s_mean": round(statistics.mean(x.get("io_burn_s", 0) for x in f), 3),
         }
         if all("decisions" in r for r in rs):
             reasons = {}
@@ -764,6 +785,13 @@ def table(summary, args, burn):
          f"({v.get('insn_share_no_requests')} with no requests)"),
         "energy: a model (active {0} W, shallow idle {1} W, deep idle {2} W per core), "
         "not a measurement".format(args.watts_active, args.watts_shallow, args.watts_deep),
+    ]
+    if args.io_cost_us:
+        io = [a["io_burn_s_mean"] for a in summary["arms"].values()]
+        lines.append(f"vhost: each reply costs its VM's vhost worker {args.io_cost_us} us "
+                     f"(burn); at the fixed rate the workers burnt {min(io)} to "
+                     f"{max(io)} core-s per arm (mean over seeds)")
+    lines += [
         "",
         f"{'arm':<18} {'thr@SLO':>8} {'p99 us':>9} {'busy c-s':>9} {'allowed c-s':>11} "
         f"{'model J':>8} {'insn':>6}"]
@@ -841,6 +869,11 @@ def main():
     ap.add_argument("--latency-feed", action="store_true",
                     help="the second setting: each VM's p99 of every 100 ms is "
                     "written to its latency_us, and slo_us is the request SLO")
+    ap.add_argument("--io-cost-us", type=int, default=0,
+                    help="the third setting: each reply costs its VM's vhost "
+                    "worker this many us of burnt CPU time (the packets of a "
+                    "large response; the burn module's VS_BURN_TX_COST), so "
+                    "vhost work takes CPU time from what shares its CPUs")
     ap.add_argument("--min-samples", type=int, default=200,
                     help="requests per VM a measurement takes at least "
                     "(a low rate runs longer)")
@@ -851,6 +884,9 @@ def main():
     args.rates = sorted(set(args.rates))
     if args.wait_slo_us is None:
         args.wait_slo_us = args.slo_us // 10
+    if args.io_cost_us and (args.kvm or not os.path.exists(BURN)
+                            or not 0 < args.io_cost_us <= 100000):
+        sys.exit("--io-cost-us needs the burn module, no --kvm, and 1 to 100000 us")
     arms = args.arms.split(",")
     if any(a not in ARMS for a in arms):
         sys.exit(f"arms are {','.join(ARMS)}")
