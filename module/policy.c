@@ -36,13 +36,14 @@
  * never grows past its threads (one thread uses at most one CPU).
  * If the CPUs cannot hold both groups at mid and nothing was spared, they
  * are split in proportion to demand, one CPU per interval, once the split
- * is off by VSPACE_BALANCE_MCPU (3/4 of a CPU) or more. A move opposite to
- * the last such move waits until it has been due for bal_hold intervals
- * in a row (VSPACE_BALANCE_HOLD_MIN, 5, at first; x4 each time it comes
- * within bal_hold + VSPACE_REVERT_WINDOW intervals of the last, up to
- * VSPACE_BALANCE_HOLD_MAX; halved when it comes later): the CPU carries
+ * is off by VSPACE_BALANCE_MCPU (3/4 of a CPU) or more. The CPU carries
  * its waits to the group it joins, so the group that lost it looks the
- * needier next interval.
+ * needier next interval: a move back asked for within VSPACE_BALANCE_ECHO
+ * (3) intervals of the last move between the groups (by a split or by
+ * growth) is its echo, and waits until asked for bal_hold times more than
+ * not (VSPACE_BALANCE_HOLD_MIN, 2, at first; x4 after each echo, up to
+ * VSPACE_BALANCE_HOLD_MAX, 320; halved by a move that lasted, reset by a
+ * change of mode, bounds or CPUs). A move back asked for later is made.
  *
  * A group gives a CPU back when, for @hold intervals in a row, every VM
  * is at most VSPACE_SLO_TIGHT_PCT (75%) of its SLO and
@@ -64,8 +65,11 @@
  * waiting for them), a VM whose vhost workers used more than
  * VSPACE_OVER_SHARE_PCT (110%) of its weighted share of the I/O CPU time
  * all VMs used, io * weight / (sum of the weights of the VMs that did
- * I/O), and by VSPACE_OVER_SHARE_MCPU (a tenth of a CPU) or more, is
- * confined: the I/O group is split, the other VMs' workers get
+ * I/O), is confined if it is so by VSPACE_OVER_SHARE_MCPU (a tenth of a
+ * CPU) or more, or if some VM that did I/O had under
+ * VSPACE_UNDER_SHARE_PCT (50%) of its share (VMs with the same bursty
+ * traffic take turns a little over their shares, and none is far under).
+ * Then the I/O group is split, the other VMs' workers get
  * the CPUs they need at the mode's mid utilisation (at least one), the
  * confined VMs' workers all the rest (vspace_policy_confined_cpus()), so
  * the flood cannot delay the others, whatever cgroups they run in, and
@@ -74,7 +78,7 @@
  * CPU, or the others need all of it) serves the other VMs' workers first
  * instead (placement raises their priority), which works only among
  * tasks of one run-queue group. It is let go after
- * VSPACE_CONFINE_CALM (5) intervals within its share or without
+ * VSPACE_CONFINE_CALM (5) intervals not over its share so or without
  * saturation (then: Ds below VSPACE_UNSATURATED_PCT, 75%, so that
  * confining, which changes the load, does not end itself). A VM's I/O
  * time io is smoothed, io' = (3 io' + io_ns) / 4: in one interval two
@@ -170,8 +174,13 @@ void vspace_policy_account(struct vspace_policy_in *in,
 	v->slo_missed = false;
 	v->io_avg = (3 * v->io_avg + v->io_ns) / 4;
 	if (v->io_avg) {
+		u64 per = vspace_div64(v->io_avg * VSPACE_WEIGHT_MAX,
+				       vspace_max(v->weight, 1));
+
 		in->weight_sum += v->weight;
 		in->io_ns += v->io_avg;
+		if (!in->io_vms++ || per < in->io_least)
+			in->io_least = per;
 	}
 	if (!slo)
 		return;
@@ -233,6 +242,18 @@ static void vspace_grew(struct vspace_policy *p, int g)
 	p->calm[g] = 0;
 }
 
+/* A CPU went from one group to group @to: what a split must not echo. */
+static void vspace_moved(struct vspace_policy *p, int to)
+{
+	/* The last move lasted: a shorter hold for the next echo. */
+	if (p->bal_dir >= 0 &&
+	    p->tick - p->bal_tick > p->bal_hold + VSPACE_REVERT_WINDOW)
+		p->bal_hold = vspace_max(p->bal_hold / 2, VSPACE_BALANCE_HOLD_MIN);
+	p->bal_dir = to;
+	p->bal_tick = p->tick;
+	p->bal_calm = 0;
+}
+
 /* Move one CPU to group @to: from the free CPUs if @from < 0. */
 static void vspace_move(struct vspace_step *s, int from, int to)
 {
@@ -263,9 +284,11 @@ static u32 vspace_grow(struct vspace_policy *p,
 			vspace_move(s, -1, g);
 		} else if (vspace_spare(p, in, s, o)) {
 			vspace_move(s, o, g);
+			vspace_moved(p, g);
 		} else if (miss && !*stole && !in->slo_tight[o] &&
 			   s->cur[o] > s->floor[o]) {
 			vspace_move(s, o, g);
+			vspace_moved(p, g);
 			*stole = true;
 		} else {
 			break;
@@ -309,36 +332,35 @@ static int vspace_balance_to(const struct vspace_policy *p,
 }
 
 /*
- * Split by demand, one CPU per interval. A CPU that moves takes its
- * waits with it: the group that lost it now waits and looks the needier.
- * So a move back waits until it has been asked for @bal_hold intervals
- * in a row, and @bal_hold backs off when a move back comes soon after
- * the move (as @hold does for releases): a split settles instead of
- * swinging every interval.
+ * Split by demand, one CPU per interval. A CPU that moves takes its waits
+ * with it: the group that lost it waits more and looks the needier. So a
+ * move back asked for at once (within VSPACE_BALANCE_ECHO intervals of
+ * the last move between the groups) is that move's echo: it waits until
+ * asked for @bal_hold times more than not, and the next echo waits four
+ * times as long. A move back asked for later is a change of load: made at
+ * once.
  */
 static u32 vspace_balance(struct vspace_policy *p, struct vspace_step *s)
 {
 	int to = vspace_balance_to(p, s);
 
 	if (to < 0) {
-		p->bal_calm = 0;
+		if (p->bal_calm)
+			p->bal_calm--;
 		return 0;
 	}
 	if (p->bal_dir >= 0 && to != p->bal_dir) {
-		if (++p->bal_calm < p->bal_hold)
-			return 0;
-		/* Soon: as soon as the hold let it, give or take a window. */
-		if (p->tick - p->bal_tick <= p->bal_hold + VSPACE_REVERT_WINDOW)
+		if (!p->bal_calm)
+			p->bal_asked = p->tick;
+		if (p->bal_asked - p->bal_tick <= VSPACE_BALANCE_ECHO) {
+			if (++p->bal_calm < p->bal_hold)
+				return 0;
 			p->bal_hold = vspace_min(p->bal_hold * VSPACE_HOLD_BACKOFF,
 						 VSPACE_BALANCE_HOLD_MAX);
-		else
-			p->bal_hold = vspace_max(p->bal_hold / 2,
-						 VSPACE_BALANCE_HOLD_MIN);
+		}
 	}
 	vspace_move(s, !to, to);
-	p->bal_dir = to;
-	p->bal_tick = p->tick;
-	p->bal_calm = 0;
+	vspace_moved(p, to);
 	return VSPACE_WHY_BALANCE;
 }
 
@@ -397,6 +419,12 @@ void vspace_policy_decide(struct vspace_policy *p,
 	if (mode != p->mode)
 		why |= VSPACE_WHY_MODE;
 	p->mode = mode;
+	/* New CPUs, bounds or thresholds: no echo of the old split to hold. */
+	if (why) {
+		p->bal_dir = -1;
+		p->bal_calm = 0;
+		p->bal_hold = VSPACE_BALANCE_HOLD_MIN;
+	}
 	if (!n || !in->interval_ns)
 		goto out;
 
@@ -443,8 +471,6 @@ void vspace_policy_decide(struct vspace_policy *p,
 	why |= vspace_grow(p, in, &s, !first, &stole);
 	if (!(why & (VSPACE_WHY_SLO | VSPACE_WHY_DEMAND)))
 		why |= vspace_balance(p, &s);
-	else
-		p->bal_calm = 0;
 	if (!(why & (VSPACE_WHY_SLO | VSPACE_WHY_DEMAND | VSPACE_WHY_BALANCE))) {
 		why |= vspace_release(p, in, &s, VSPACE_PG_IO);
 		why |= vspace_release(p, in, &s, VSPACE_PG_VM);
@@ -462,6 +488,19 @@ out:
 	    out->free == out->old_free)
 		why &= ~(VSPACE_WHY_BOUNDS | VSPACE_WHY_RELEASE);
 	out->why = why;
+}
+
+/*
+ * Whether some VM that did I/O had less than half its weighted share: a
+ * VM over its share then keeps another from what it is entitled to, if
+ * only by a little. (VMs with the same bursty traffic are all near theirs,
+ * and whoever is over now is under soon.)
+ */
+static bool vspace_io_victim(const struct vspace_policy_in *in)
+{
+	u64 per = vspace_div64(in->io_ns * VSPACE_WEIGHT_MAX, in->weight_sum);
+
+	return in->io_least * 100 < per * VSPACE_UNDER_SHARE_PCT;
 }
 
 /* Decide whether VM @v's I/O is confined; returns whether that changed. */
@@ -487,8 +526,9 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 	    in->interval_ns) {
 		share = vspace_div64(in->io_ns * v->weight, in->weight_sum);
 		over = v->io_avg * 100 > share * VSPACE_OVER_SHARE_PCT &&
-		       vspace_div64((v->io_avg - share) * 1000, in->interval_ns) >=
-		       VSPACE_OVER_SHARE_MCPU;
+		       (vspace_div64((v->io_avg - share) * 1000,
+				     in->interval_ns) >= VSPACE_OVER_SHARE_MCPU ||
+			vspace_io_victim(in));
 	}
 	if (!in->isolation) {
 		v->confined = false;

@@ -76,6 +76,9 @@ struct vspace_pgroup {
  * @slo_tight:   VMs without margin (above 3/4 of their SLO), by group.
  * @weight_sum:  weights of the VMs whose vhost workers ran lately.
  * @io_ns:       their smoothed vhost CPU time: what shares are taken of.
+ * @io_vms:      how many VMs that is.
+ * @io_least:    the least smoothed vhost CPU time per unit of weight
+ *               (x VSPACE_WEIGHT_UNIT) among them.
  */
 struct vspace_policy_in {
 	u32 mode;
@@ -90,6 +93,8 @@ struct vspace_policy_in {
 	u32 slo_tight[VSPACE_NR_PG];
 	u64 weight_sum;
 	u64 io_ns;
+	u32 io_vms;
+	u64 io_least;
 };
 
 /**
@@ -132,10 +137,14 @@ struct vspace_policy_vm {
  * @hold:    calm intervals needed before it does; grows when a release is
  *           soon undone, so steady noise cannot make the groups oscillate.
  * @shrunk:  tick of the group's last release, 0 for none.
- * @bal_dir: the group the last split by demand gave a CPU to, -1 for none.
+ * @bal_dir: the group the last move between the groups (a split by demand
+ *           or growth) gave a CPU to, -1 for none.
  * @bal_tick: tick of that move.
- * @bal_calm: intervals in a row the split has asked for the opposite move.
- * @bal_hold: how many it must ask before that move: moving the CPU changes
+ * @bal_calm: how often the split has asked for the opposite move since
+ *           (up one for each interval that asks, down one for each that
+ *           does not).
+ * @bal_asked: tick at which it began to ask.
+ * @bal_hold: how much it must ask before that move: moving the CPU moves
  *           the waits that make up demand, so without it a split can swing
  *           back and forth every interval.
  */
@@ -152,6 +161,7 @@ struct vspace_policy {
 	int bal_dir;
 	u64 bal_tick;
 	u32 bal_calm;
+	u64 bal_asked;
 	u32 bal_hold;
 };
 
@@ -172,9 +182,14 @@ struct vspace_policy_out {
 #define VSPACE_SLO_TIGHT_PCT	75
 /* Demand vs the split, in milli-CPUs, before a balancing move. */
 #define VSPACE_BALANCE_MCPU	750
-/* Intervals the opposite of the last balancing move must be asked for. */
-#define VSPACE_BALANCE_HOLD_MIN	5
+/*
+ * Intervals the opposite of the last move between the groups must be asked
+ * for, when asked for within VSPACE_BALANCE_ECHO intervals of that move
+ * (its echo: the waits it moved).
+ */
+#define VSPACE_BALANCE_HOLD_MIN	2
 #define VSPACE_BALANCE_HOLD_MAX	320
+#define VSPACE_BALANCE_ECHO	3
 /* I/O group saturated: demand of its CPUs, to confine and to stay so. */
 #define VSPACE_SATURATED_PCT	90
 #define VSPACE_UNSATURATED_PCT	75
@@ -186,6 +201,8 @@ struct vspace_policy_out {
  */
 #define VSPACE_OVER_SHARE_PCT	110
 #define VSPACE_OVER_SHARE_MCPU	100
+/* ...unless some VM that did I/O had less than this share of its share. */
+#define VSPACE_UNDER_SHARE_PCT	50
 /* Intervals within its share before a confined VM is let go. */
 #define VSPACE_CONFINE_CALM	5
 

@@ -383,7 +383,7 @@ class Lab:
             line = p.stdout.readline()
             if not line.startswith("ready"):
                 # 4: the burn module, or its hook of the tap's send, is
-                # not there (-C).
+                # not there (-C); 1: it could not be set (its slots full).
                 sys.exit(f"vhost_vm did not start (exit {p.wait()}): {line!r}")
             self.vms.append((int(line.split()[1]), p, tap))
         time.sleep(0.5)
@@ -884,9 +884,11 @@ def main():
     args.rates = sorted(set(args.rates))
     if args.wait_slo_us is None:
         args.wait_slo_us = args.slo_us // 10
-    if args.io_cost_us and (args.kvm or not os.path.exists(BURN)
+    # The burn module keeps a cost for at most 16 processes.
+    if args.io_cost_us and (args.kvm or not os.path.exists(BURN) or args.vms > 16
                             or not 0 < args.io_cost_us <= 100000):
-        sys.exit("--io-cost-us needs the burn module, no --kvm, and 1 to 100000 us")
+        sys.exit("--io-cost-us needs the burn module, no --kvm, at most 16 VMs "
+                 "and 1 to 100000 us")
     arms = args.arms.split(",")
     if any(a not in ARMS for a in arms):
         sys.exit(f"arms are {','.join(ARMS)}")

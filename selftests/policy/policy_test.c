@@ -243,6 +243,71 @@ static void test_split_settles(void)
 	CHECK(s.resizes == 0, "%d resizes at steady load", s.resizes);
 }
 
+/*
+ * A growth then its echo: on six VM CPUs the vCPUs look like 2.4 CPUs and
+ * the I/O group can take one; on five they wait and look like 5.2, while
+ * the I/O group on two looks like 0.9 and the split hands it back.
+ */
+static void test_grow_echo_held(void)
+{
+	struct sim s;
+	int i;
+
+	sim_init(&s, 7, VSPACE_MODE_PERFORMANCE);
+	s.vm_threads = 15;
+	s.io_threads = 5;
+	int late = 0;
+
+	for (i = 0; i < 1000; i++) {
+		if (i == 500)
+			late = s.resizes;
+		step(&s, s.p.vm >= 6 ? 2400 : 5200, s.p.io == 1 ? 1700 : 900);
+	}
+	late = s.resizes - late;
+	printf("# growth and its echo: %d resizes in 1000 intervals, %d in the last 500\n",
+	       s.resizes, late);
+	/* Echoes held 2, 8, 32, 128, then 320 intervals: a few. */
+	CHECK(s.resizes <= 16, "%d resizes in 1000 intervals", s.resizes);
+	CHECK(late <= 4, "%d resizes in the last 500 intervals", late);
+}
+
+/*
+ * Load that really moves, in phases of 20 to 160 intervals: the I/O
+ * group wants 5.3 of 8 CPUs, then 2.7. Neither fits both groups at the
+ * target, so the split by demand follows each phase: no hold, as the
+ * move back is asked for long after the last move.
+ */
+static void test_split_follows_phases(void)
+{
+	static const int phases[] = { 20, 40, 80, 160 };
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		int i, wrong = 0, n = 0;
+		struct sim s;
+
+		sim_init(&s, 8, VSPACE_MODE_PERFORMANCE);
+		s.vm_threads = 15;
+		s.io_threads = 8;
+		for (i = 0; i < 40 * phases[k]; i++) {
+			bool io_heavy = (i / phases[k]) % 2;
+
+			if (io_heavy)
+				step(&s, 2700, 5300);
+			else
+				step(&s, 5300, 2700);
+			check_bounds(&s);
+			/* After the first few intervals of a phase. */
+			if (i % phases[k] < 8)
+				continue;
+			n++;
+			wrong += io_heavy ? s.p.io <= 4 : s.p.io >= 4;
+		}
+		CHECK(wrong == 0, "phases of %d: %d of %d intervals on the wrong side",
+		      phases[k], wrong, n);
+	}
+}
+
 static void test_ramp(void)
 {
 	struct sim s;
@@ -569,6 +634,19 @@ static void test_equals_not_confined(void)
 				 v[2]->confined + v[3]->confined;
 	}
 	CHECK(wrong == 0, "%d wrong looks with one flooder among four", wrong);
+	/*
+	 * Three flooders and a quiet VM: each flooder is over its share by
+	 * less than a tenth of a CPU, but the quiet VM is far under its own
+	 * (its packets wait behind theirs): the flooders are confined.
+	 */
+	for (i = 0; i < 20; i++) {
+		for (j = 0; j < 4; j++)
+			v[j]->io_ns = INTERVAL_NS * (j ? 326 : 20) / 1000;
+		step(&s, 500, 1600);
+	}
+	CHECK(!v[0]->confined && v[1]->confined && v[2]->confined &&
+	      v[3]->confined, "three flooders and a quiet VM: %d %d %d %d",
+	      v[0]->confined, v[1]->confined, v[2]->confined, v[3]->confined);
 }
 
 /* The confined VMs' I/O CPUs when the others used @open_ms per interval. */
@@ -1129,6 +1207,8 @@ static const struct {
 	{ "ramp", test_ramp },
 	{ "split_by_demand", test_split_by_demand },
 	{ "split_settles", test_split_settles },
+	{ "grow_echo_held", test_grow_echo_held },
+	{ "split_follows_phases", test_split_follows_phases },
 	{ "steady_noise", test_steady_noise },
 	{ "slo_miss_grows", test_slo_miss_grows },
 	{ "release_needs_margin", test_release_needs_margin },
