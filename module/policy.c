@@ -39,11 +39,13 @@
  * is off by VSPACE_BALANCE_MCPU (3/4 of a CPU) or more. The CPU carries
  * its waits to the group it joins, so the group that lost it looks the
  * needier next interval: a move back asked for within VSPACE_BALANCE_ECHO
- * (3) intervals of the last move between the groups (by a split or by
- * growth) is its echo, and waits until asked for bal_hold times more than
- * not (VSPACE_BALANCE_HOLD_MIN, 2, at first; x4 after each echo, up to
+ * (8) intervals of the last move between the groups (by a split or by
+ * growth) is its echo (demand is smoothed: an echo may take a few
+ * intervals to cross the line), and waits until asked for bal_hold times
+ * more than not (VSPACE_BALANCE_HOLD_MIN, 2, at first; x4 after each echo, up to
  * VSPACE_BALANCE_HOLD_MAX, 320; halved by a move that lasted, reset by a
  * change of mode, bounds or CPUs). A move back asked for later is made.
+ * A split that undoes a release backs off that group's release hold.
  *
  * A group gives a CPU back when, for @hold intervals in a row, every VM
  * is at most VSPACE_SLO_TIGHT_PCT (75%) of its SLO and
@@ -65,11 +67,7 @@
  * waiting for them), a VM whose vhost workers used more than
  * VSPACE_OVER_SHARE_PCT (110%) of its weighted share of the I/O CPU time
  * all VMs used, io * weight / (sum of the weights of the VMs that did
- * I/O), is confined if it is so by VSPACE_OVER_SHARE_MCPU (a tenth of a
- * CPU) or more, or if some VM that did I/O had under
- * VSPACE_UNDER_SHARE_PCT (50%) of its share (VMs with the same bursty
- * traffic take turns a little over their shares, and none is far under).
- * Then the I/O group is split, the other VMs' workers get
+ * I/O), is confined: the I/O group is split, the other VMs' workers get
  * the CPUs they need at the mode's mid utilisation (at least one), the
  * confined VMs' workers all the rest (vspace_policy_confined_cpus()), so
  * the flood cannot delay the others, whatever cgroups they run in, and
@@ -78,7 +76,7 @@
  * CPU, or the others need all of it) serves the other VMs' workers first
  * instead (placement raises their priority), which works only among
  * tasks of one run-queue group. It is let go after
- * VSPACE_CONFINE_CALM (5) intervals not over its share so or without
+ * VSPACE_CONFINE_CALM (5) intervals within its share or without
  * saturation (then: Ds below VSPACE_UNSATURATED_PCT, 75%, so that
  * confining, which changes the load, does not end itself). A VM's I/O
  * time io is smoothed, io' = (3 io' + io_ns) / 4: in one interval two
@@ -127,6 +125,14 @@ static u32 vspace_io_cap(u32 ncpus, u32 io_max)
 	return ncpus ? vspace_min(io_max, ncpus - 1) : 0;
 }
 
+/* Forget the last move between the groups, and the hold on its echo. */
+static void vspace_balance_reset(struct vspace_policy *p)
+{
+	p->bal_dir = -1;
+	p->bal_calm = 0;
+	p->bal_hold = VSPACE_BALANCE_HOLD_MIN;
+}
+
 void vspace_policy_init(struct vspace_policy *p, u32 ncpus, u32 io_min,
 			u32 io_max, u32 mode)
 {
@@ -135,8 +141,7 @@ void vspace_policy_init(struct vspace_policy *p, u32 ncpus, u32 io_min,
 	*p = (struct vspace_policy){ .mode = mode };
 	for (g = 0; g < VSPACE_NR_PG; g++)
 		p->hold[g] = VSPACE_HOLD_MIN;
-	p->bal_dir = -1;
-	p->bal_hold = VSPACE_BALANCE_HOLD_MIN;
+	vspace_balance_reset(p);
 	p->io = io_min;
 	p->vm = ncpus;
 	vspace_policy_clamp(p, ncpus, io_min, io_max, mode);
@@ -158,6 +163,9 @@ u32 vspace_policy_clamp(struct vspace_policy *p, u32 ncpus, u32 io_min,
 	if (mode == VSPACE_MODE_PERFORMANCE)
 		vm = ncpus - io;
 	changed = vm != p->vm || io != p->io || ncpus != p->ncpus;
+	/* New CPUs or bounds: no echo of the old split to hold. */
+	if (changed)
+		vspace_balance_reset(p);
 	p->vm = vm;
 	p->io = io;
 	p->ncpus = ncpus;
@@ -174,13 +182,8 @@ void vspace_policy_account(struct vspace_policy_in *in,
 	v->slo_missed = false;
 	v->io_avg = (3 * v->io_avg + v->io_ns) / 4;
 	if (v->io_avg) {
-		u64 per = vspace_div64(v->io_avg * VSPACE_WEIGHT_MAX,
-				       vspace_max(v->weight, 1));
-
 		in->weight_sum += v->weight;
 		in->io_ns += v->io_avg;
-		if (!in->io_vms++ || per < in->io_least)
-			in->io_least = per;
 	}
 	if (!slo)
 		return;
@@ -361,6 +364,9 @@ static u32 vspace_balance(struct vspace_policy *p, struct vspace_step *s)
 	}
 	vspace_move(s, !to, to);
 	vspace_moved(p, to);
+	/* It undid a release: that was hasty (the release hold backs off). */
+	if (p->shrunk[to])
+		vspace_grew(p, to);
 	return VSPACE_WHY_BALANCE;
 }
 
@@ -419,12 +425,9 @@ void vspace_policy_decide(struct vspace_policy *p,
 	if (mode != p->mode)
 		why |= VSPACE_WHY_MODE;
 	p->mode = mode;
-	/* New CPUs, bounds or thresholds: no echo of the old split to hold. */
-	if (why) {
-		p->bal_dir = -1;
-		p->bal_calm = 0;
-		p->bal_hold = VSPACE_BALANCE_HOLD_MIN;
-	}
+	/* New thresholds: no echo of the old split to hold. */
+	if (why & VSPACE_WHY_MODE)
+		vspace_balance_reset(p);
 	if (!n || !in->interval_ns)
 		goto out;
 
@@ -490,19 +493,6 @@ out:
 	out->why = why;
 }
 
-/*
- * Whether some VM that did I/O had less than half its weighted share: a
- * VM over its share then keeps another from what it is entitled to, if
- * only by a little. (VMs with the same bursty traffic are all near theirs,
- * and whoever is over now is under soon.)
- */
-static bool vspace_io_victim(const struct vspace_policy_in *in)
-{
-	u64 per = vspace_div64(in->io_ns * VSPACE_WEIGHT_MAX, in->weight_sum);
-
-	return in->io_least * 100 < per * VSPACE_UNDER_SHARE_PCT;
-}
-
 /* Decide whether VM @v's I/O is confined; returns whether that changed. */
 bool vspace_policy_isolate(const struct vspace_policy *p,
 			   const struct vspace_policy_in *in,
@@ -522,13 +512,9 @@ bool vspace_policy_isolate(const struct vspace_policy *p,
 	saturated = in->isolation && p->io &&
 		    p->demand[VSPACE_PG_IO] >= (u64)io * sat_pct * 10;
 	/* Only when someone else did I/O too: alone, a VM has it all. */
-	if (saturated && v->io_avg && in->weight_sum > v->weight &&
-	    in->interval_ns) {
+	if (saturated && v->io_avg && in->weight_sum > v->weight) {
 		share = vspace_div64(in->io_ns * v->weight, in->weight_sum);
-		over = v->io_avg * 100 > share * VSPACE_OVER_SHARE_PCT &&
-		       (vspace_div64((v->io_avg - share) * 1000,
-				     in->interval_ns) >= VSPACE_OVER_SHARE_MCPU ||
-			vspace_io_victim(in));
+		over = v->io_avg * 100 > share * VSPACE_OVER_SHARE_PCT;
 	}
 	if (!in->isolation) {
 		v->confined = false;

@@ -76,9 +76,6 @@ struct vspace_pgroup {
  * @slo_tight:   VMs without margin (above 3/4 of their SLO), by group.
  * @weight_sum:  weights of the VMs whose vhost workers ran lately.
  * @io_ns:       their smoothed vhost CPU time: what shares are taken of.
- * @io_vms:      how many VMs that is.
- * @io_least:    the least smoothed vhost CPU time per unit of weight
- *               (x VSPACE_WEIGHT_UNIT) among them.
  */
 struct vspace_policy_in {
 	u32 mode;
@@ -93,8 +90,6 @@ struct vspace_policy_in {
 	u32 slo_tight[VSPACE_NR_PG];
 	u64 weight_sum;
 	u64 io_ns;
-	u32 io_vms;
-	u64 io_least;
 };
 
 /**
@@ -189,20 +184,12 @@ struct vspace_policy_out {
  */
 #define VSPACE_BALANCE_HOLD_MIN	2
 #define VSPACE_BALANCE_HOLD_MAX	320
-#define VSPACE_BALANCE_ECHO	3
+#define VSPACE_BALANCE_ECHO	8
 /* I/O group saturated: demand of its CPUs, to confine and to stay so. */
 #define VSPACE_SATURATED_PCT	90
 #define VSPACE_UNSATURATED_PCT	75
-/*
- * Confined above this share of its weighted share of the I/O time, and
- * at least this far above it (milli-CPUs): a VM among equals whose
- * traffic is bursty crosses 110% now and then by a few hundredths of a
- * CPU, which is not worth a split of the I/O group.
- */
+/* Confined above this share of its weighted share of the I/O time. */
 #define VSPACE_OVER_SHARE_PCT	110
-#define VSPACE_OVER_SHARE_MCPU	100
-/* ...unless some VM that did I/O had less than this share of its share. */
-#define VSPACE_UNDER_SHARE_PCT	50
 /* Intervals within its share before a confined VM is let go. */
 #define VSPACE_CONFINE_CALM	5
 
