@@ -44,7 +44,8 @@
  * intervals to cross the line), and waits until asked for bal_hold times
  * more than not (VSPACE_BALANCE_HOLD_MIN, 2, at first; x4 after each echo, up to
  * VSPACE_BALANCE_HOLD_MAX, 320; halved by a move that lasted, reset by a
- * change of mode, bounds or CPUs). A move back asked for later is made.
+ * change of mode, or of bounds or CPUs that changes the sizes). A move
+ * back first asked for later is made.
  * A split that undoes a release backs off that group's release hold.
  *
  * A group gives a CPU back when, for @hold intervals in a row, every VM
@@ -353,7 +354,14 @@ static u32 vspace_balance(struct vspace_policy *p, struct vspace_step *s)
 		return 0;
 	}
 	if (p->bal_dir >= 0 && to != p->bal_dir) {
-		if (!p->bal_calm)
+		/*
+		 * The first ask since the move, or one after an ask that came
+		 * too late to be an echo died out; an echo stays one until the
+		 * next move, even if noise lets its count fall to 0.
+		 */
+		if (p->bal_asked <= p->bal_tick ||
+		    (!p->bal_calm &&
+		     p->bal_asked - p->bal_tick > VSPACE_BALANCE_ECHO))
 			p->bal_asked = p->tick;
 		if (p->bal_asked - p->bal_tick <= VSPACE_BALANCE_ECHO) {
 			if (++p->bal_calm < p->bal_hold)

@@ -325,6 +325,38 @@ static void test_release_undone_by_split(void)
 }
 
 /*
+ * The hold built up by echoes is forgotten when the sizes are clamped to
+ * new bounds or CPUs (a sysfs write, hotplug) and when the mode changes:
+ * the split it held belongs to the old setting.
+ */
+static void test_echo_hold_reset(void)
+{
+	struct sim s;
+	int i;
+
+	sim_init(&s, 7, VSPACE_MODE_PERFORMANCE);
+	s.vm_threads = 15;
+	s.io_threads = 5;
+	for (i = 0; i < 300; i++)
+		moving_waits(&s);
+	CHECK(s.p.bal_hold > VSPACE_BALANCE_HOLD_MIN && s.p.bal_dir >= 0,
+	      "no hold built up: %u, dir %d", s.p.bal_hold, s.p.bal_dir);
+	/* io_cpus_max 1: the sizes change, as a write of it clamps them. */
+	CHECK(vspace_policy_clamp(&s.p, 7, 1, 1, s.mode), "io %u not clamped",
+	      s.p.io);
+	CHECK(s.p.bal_hold == VSPACE_BALANCE_HOLD_MIN && s.p.bal_dir < 0,
+	      "after a clamp: hold %u, dir %d", s.p.bal_hold, s.p.bal_dir);
+	for (i = 0; i < 300; i++)
+		moving_waits(&s);
+	CHECK(s.p.bal_hold > VSPACE_BALANCE_HOLD_MIN && s.p.bal_dir >= 0,
+	      "no hold built up again: %u, dir %d", s.p.bal_hold, s.p.bal_dir);
+	s.mode = VSPACE_MODE_ENERGY;
+	step(&s, 6400, 2500);
+	CHECK(s.p.bal_hold == VSPACE_BALANCE_HOLD_MIN && s.p.bal_dir < 0,
+	      "after a mode change: hold %u, dir %d", s.p.bal_hold, s.p.bal_dir);
+}
+
+/*
  * Load that really moves, in phases of 20 to 160 intervals: the I/O
  * group wants 5.3 of 8 CPUs, then 2.7. Neither fits both groups at the
  * target, so the split by demand follows each phase: no hold, as the
@@ -1210,6 +1242,7 @@ static const struct {
 	{ "grow_echo_held", test_grow_echo_held },
 	{ "late_echo_held", test_late_echo_held },
 	{ "release_undone_by_split", test_release_undone_by_split },
+	{ "echo_hold_reset", test_echo_hold_reset },
 	{ "split_follows_phases", test_split_follows_phases },
 	{ "steady_noise", test_steady_noise },
 	{ "slo_miss_grows", test_slo_miss_grows },
