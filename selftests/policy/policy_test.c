@@ -212,21 +212,33 @@ static void moving_waits(struct sim *s)
 	step(s, s->p.vm >= 6 ? 6400 : 8600, s->p.io == 1 ? 2500 : 1500);
 }
 
+/*
+ * @n intervals of a load whose demand depends on the sizes (@load makes
+ * one); returns the resizes in the last @last of them.
+ */
+static int run_load(struct sim *s, void (*load)(struct sim *s), int n,
+		    int last)
+{
+	int i, before = 0;
+
+	for (i = 0; i < n; i++) {
+		if (i == n - last)
+			before = s->resizes;
+		load(s);
+		check_bounds(s);
+	}
+	return s->resizes - before;
+}
+
 static void test_split_settles(void)
 {
 	struct sim s;
-	int i, late = 0;
+	int i, late;
 
 	sim_init(&s, 7, VSPACE_MODE_PERFORMANCE);
 	s.vm_threads = 15;
 	s.io_threads = 5;
-	for (i = 0; i < 1300; i++) {
-		if (i == 300)
-			late = s.resizes;
-		moving_waits(&s);
-		check_bounds(&s);
-	}
-	late = s.resizes - late;
+	late = run_load(&s, moving_waits, 1300, 1000);
 	printf("# split with moving waits: %d resizes in 1300 intervals, %d in the last 1000\n",
 	       s.resizes, late);
 	CHECK(s.resizes <= 10, "%d resizes in 1300 intervals", s.resizes);
@@ -248,22 +260,20 @@ static void test_split_settles(void)
  * the I/O group can take one; on five they wait and look like 5.2, while
  * the I/O group on two looks like 0.9 and the split hands it back.
  */
+static void grow_then_echo(struct sim *s)
+{
+	step(s, s->p.vm >= 6 ? 2400 : 5200, s->p.io == 1 ? 1700 : 900);
+}
+
 static void test_grow_echo_held(void)
 {
 	struct sim s;
-	int i;
+	int late;
 
 	sim_init(&s, 7, VSPACE_MODE_PERFORMANCE);
 	s.vm_threads = 15;
 	s.io_threads = 5;
-	int late = 0;
-
-	for (i = 0; i < 1000; i++) {
-		if (i == 500)
-			late = s.resizes;
-		step(&s, s.p.vm >= 6 ? 2400 : 5200, s.p.io == 1 ? 1700 : 900);
-	}
-	late = s.resizes - late;
+	late = run_load(&s, grow_then_echo, 1000, 500);
 	printf("# growth and its echo: %d resizes in 1000 intervals, %d in the last 500\n",
 	       s.resizes, late);
 	/* Echoes held 2, 8, 32, 128, then 320 intervals: a few. */
@@ -276,20 +286,22 @@ static void test_grow_echo_held(void)
  * smoothed): on six VM CPUs the vCPUs look like 8.5 CPUs and the I/O
  * group on one like 3; on five, 11 and 2.25. It is held all the same.
  */
+static void late_echo(struct sim *s)
+{
+	if (s->p.io <= 1)
+		step(s, 8500, 3000);
+	else
+		step(s, 11000, 2250);
+}
+
 static void test_late_echo_held(void)
 {
 	struct sim s;
-	int i;
 
 	sim_init(&s, 7, VSPACE_MODE_PERFORMANCE);
 	s.vm_threads = 15;
 	s.io_threads = 5;
-	for (i = 0; i < 1000; i++) {
-		if (s.p.io <= 1)
-			step(&s, 8500, 3000);
-		else
-			step(&s, 11000, 2250);
-	}
+	run_load(&s, late_echo, 1000, 0);
 	printf("# a late echo: %d resizes in 1000 intervals\n", s.resizes);
 	CHECK(s.resizes <= 16, "%d resizes in 1000 intervals", s.resizes);
 }
@@ -300,23 +312,23 @@ static void test_late_echo_held(void)
  * one they wait and look like 1.9, and the split takes it back. That is a
  * hasty release: the release hold backs off, as when growth undoes one.
  */
+static void release_then_split(struct sim *s)
+{
+	if (s->p.io >= 2)
+		step(s, 1200, 450);
+	else
+		step(s, 1200, 1900);
+}
+
 static void test_release_undone_by_split(void)
 {
 	struct sim s;
-	int i, late = 0;
+	int late;
 
 	sim_init(&s, 4, VSPACE_MODE_PERFORMANCE);
 	s.vm_threads = 8;
 	s.io_threads = 5;
-	for (i = 0; i < 3000; i++) {
-		if (i == 1000)
-			late = s.resizes;
-		if (s.p.io >= 2)
-			step(&s, 1200, 450);
-		else
-			step(&s, 1200, 1900);
-	}
-	late = s.resizes - late;
+	late = run_load(&s, release_then_split, 3000, 2000);
 	printf("# a release undone by a split: %d resizes in the last 2000 intervals, release hold %u\n",
 	       late, s.p.hold[VSPACE_PG_IO]);
 	CHECK(late <= 10, "%d resizes in the last 2000 intervals", late);
@@ -332,13 +344,11 @@ static void test_release_undone_by_split(void)
 static void test_echo_hold_reset(void)
 {
 	struct sim s;
-	int i;
 
 	sim_init(&s, 7, VSPACE_MODE_PERFORMANCE);
 	s.vm_threads = 15;
 	s.io_threads = 5;
-	for (i = 0; i < 300; i++)
-		moving_waits(&s);
+	run_load(&s, moving_waits, 300, 0);
 	CHECK(s.p.bal_hold > VSPACE_BALANCE_HOLD_MIN && s.p.bal_dir >= 0,
 	      "no hold built up: %u, dir %d", s.p.bal_hold, s.p.bal_dir);
 	/* io_cpus_max 1: the sizes change, as a write of it clamps them. */
@@ -346,8 +356,7 @@ static void test_echo_hold_reset(void)
 	      s.p.io);
 	CHECK(s.p.bal_hold == VSPACE_BALANCE_HOLD_MIN && s.p.bal_dir < 0,
 	      "after a clamp: hold %u, dir %d", s.p.bal_hold, s.p.bal_dir);
-	for (i = 0; i < 300; i++)
-		moving_waits(&s);
+	run_load(&s, moving_waits, 300, 0);
 	CHECK(s.p.bal_hold > VSPACE_BALANCE_HOLD_MIN && s.p.bal_dir >= 0,
 	      "no hold built up again: %u, dir %d", s.p.bal_hold, s.p.bal_dir);
 	s.mode = VSPACE_MODE_ENERGY;
