@@ -227,10 +227,11 @@ def burn_counters():
         return {}
 
 
-def burned_ns():
-    """What the burn module has burnt so far, by vCPU threads and vhost
-    workers alike: none of it is the single stream's."""
-    c = burn_counters()
+def burned_ns(c=None):
+    """What the burn module has burnt so far (@c: counters already read),
+    by vCPU threads and vhost workers alike: none of it is the single
+    stream's."""
+    c = burn_counters() if c is None else c
     return c.get("burned_ns", 0) + c.get("tx_burned_ns", 0)
 
 
@@ -590,7 +591,7 @@ class Lab:
                 or comm.startswith("vhost-")]
         before = [sched_counts(pid) for pid, _, _ in self.vms]
         io0 = burn_counters()
-        i0, burn0, t0 = cpu_idle_ns(), burned_ns(), time.monotonic()
+        i0, burn0, t0 = cpu_idle_ns(), burned_ns(io0), time.monotonic()
         rapl0 = rapl_uj()
         samples = []
         proc = self.start_client(arm, rate, self.seconds(rate), seed)
@@ -603,8 +604,8 @@ class Lab:
         r = self.finish_client(proc, rate)
         r["meets"] = self.meets(r)
         dt = time.monotonic() - t0
-        i1, burn1 = cpu_idle_ns(), burned_ns()
         io1 = burn_counters()
+        i1, burn1 = cpu_idle_ns(), burned_ns(io1)
         rapl = rapl_joules(rapl0, rapl_uj())
         after = [sched_counts(pid) for pid, _, _ in self.vms]
         if self.declog:
