@@ -45,7 +45,9 @@
  *         own (autogroup separates sessions where no cpu controller does).
  *   -O    with -t, send one way, as a VM flooding out: no echo peer, the
  *         frames go to the host's stack (which drops them), a frame is
- *         received once vhost has taken it, no round trips;
+ *         received once vhost has taken it, no round trips; with the
+ *         window full, the driver sleeps until vhost signals frames used
+ *         (the guest's interrupt) or 100 ms pass;
  *   -C US each frame this VM's vhost workers send costs them US
  *         microseconds of their own CPU time, burnt (/dev/vs_burn's
  *         VS_BURN_TX_COST): a flood's cost as on a real host, which under
