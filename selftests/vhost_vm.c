@@ -48,6 +48,9 @@
  *         received once vhost has taken it, no round trips; with the
  *         window full, the driver sleeps until vhost signals frames used
  *         (the guest's interrupt) or 100 ms pass;
+ *   -R FILE with -t (one queue pair, not -O), also write every round trip
+ *         in nanoseconds, sorted, one per line, to FILE before -o's
+ *         result: percentiles over several runs;
  *   -C US each frame this VM's vhost workers send costs them US
  *         microseconds of their own CPU time, burnt (/dev/vs_burn's
  *         VS_BURN_TX_COST): a flood's cost as on a real host, which under
@@ -284,7 +287,7 @@ int main(int argc, char **argv)
 	long long traffic = 0;
 	int session = 0;
 
-	while ((c = getopt(argc, argv, "w:c:kKb:p:BIe:d:t:l:r:N:i:o:S:g:sq:C:O")) != -1) {
+	while ((c = getopt(argc, argv, "w:c:kKb:p:BIe:d:t:l:r:N:i:o:R:S:g:sq:C:O")) != -1) {
 		switch (c) {
 		case 'w': workers = atoi(optarg); break;
 		case 'c': vcpus = atoi(optarg); break;
@@ -314,9 +317,10 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'O': vnet_oneway = 1; break;
+		case 'R': vnet_rtt_file = optarg; break;
 		default:
 			fprintf(stderr, "usage: vhost_vm [-w N] [-c N] [-k] [-K] [-b PCT] [-p MS] [-B] [-I] [-e MS] [-d MS]\n"
-				"       [-t N [-l LEN] [-r PPS [-N US]] [-i IFNAME] [-o FILE]] [-S US]\n"
+				"       [-t N [-l LEN] [-r PPS [-N US]] [-i IFNAME] [-o FILE] [-R FILE]] [-S US]\n"
 				"       [-q QUEUES] [-g CGROUP] [-s] [-C US] [-O]\n");
 			return 2;
 		}
@@ -335,6 +339,10 @@ int main(int argc, char **argv)
 
 	if ((tx_cost && !traffic && serve < 0) || (vnet_oneway && !traffic)) {
 		fprintf(stderr, "vhost_vm: -C needs -t or -S, -O needs -t\n");
+		return 2;
+	}
+	if (vnet_rtt_file && (!traffic || vnet_oneway || queues > 1)) {
+		fprintf(stderr, "vhost_vm: -R needs -t, one queue pair and round trips (not -O)\n");
 		return 2;
 	}
 

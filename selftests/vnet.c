@@ -74,6 +74,7 @@ static uint64_t now_ns(void)
 int vnet_cpu_work;
 int vnet_oneway;
 unsigned int vnet_nap_us = 20;
+const char *vnet_rtt_file;
 
 void vnet_work(unsigned int us)
 {
@@ -181,10 +182,16 @@ static int vq_want_call(struct vnet *v, int idx)
 
 	if (v->vqs[idx].call >= 0)
 		return 0;
-	v->vqs[idx].call = eventfd(0, EFD_NONBLOCK);
-	call.fd = v->vqs[idx].call;
-	if (call.fd < 0 || ioctl(v->vhost_fd, VHOST_SET_VRING_CALL, &call))
+	call.fd = eventfd(0, EFD_NONBLOCK);
+	if (call.fd < 0)
 		return -errno;
+	if (ioctl(v->vhost_fd, VHOST_SET_VRING_CALL, &call)) {
+		int err = -errno;
+
+		close(call.fd);
+		return err;
+	}
+	v->vqs[idx].call = call.fd;
 	return 0;
 }
 
@@ -280,6 +287,13 @@ static int vnet_setup(struct vnet *v, const char *ifname, int kthread)
 	ret = vq_setup(v, RXQ, &v->vqs[RXQ]);
 	if (!ret)
 		ret = vq_setup(v, TXQ, &v->vqs[TXQ]);
+	/*
+	 * One way, a driver that cannot send sleeps until vhost signals
+	 * frames used (vnet_run()): polling would be the lab's work on the
+	 * VM group's CPUs, which TCG takes from every guest CPU.
+	 */
+	if (!ret && vnet_oneway)
+		ret = vq_want_call(v, TXQ);
 	return ret;
 }
 
@@ -383,6 +397,28 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* @n round trips to @path, one per line: whole, or not at all. */
+static int write_rtts(const char *path, const uint64_t *rtt, uint64_t n)
+{
+	char tmp[4096];
+	uint64_t i;
+	FILE *f;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%llu\n", (unsigned long long)rtt[i]);
+	ok = !ferror(f);
+	if (fclose(f) || !ok || rename(tmp, path)) {
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
 int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 	     unsigned int pps, struct vnet_result *res)
 {
@@ -400,17 +436,6 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 
 	if (!rtt)
 		return -ENOMEM;
-	/*
-	 * One way, a full window waits for vhost to take frames, as a
-	 * guest's driver stops its queue until the used-buffer interrupt
-	 * (vhost signals a batch of up to 64): polling would be the lab's
-	 * work on the VM group's CPUs, which TCG takes from every guest CPU.
-	 */
-	i = vnet_oneway ? vq_want_call(v, TXQ) : 0;
-	if (i) {
-		free(rtt);
-		return i;
-	}
 	if (len < ETH_HLEN + sizeof(struct payload))
 		len = ETH_HLEN + sizeof(struct payload);
 	if (len > BUF - HDR)
@@ -474,18 +499,23 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 		/*
 		 * At a set rate, nap while there is nothing to do, as an idle
 		 * guest would: until the next frame is due, or briefly while
-		 * echoes are outstanding.
+		 * echoes are outstanding. One way, with no frame able to go
+		 * until vhost takes some (all sent, or the window full), until
+		 * vhost signals it did (a batch of up to 64 at a time), as a
+		 * guest's driver stops its queue until the used-buffer
+		 * interrupt.
 		 */
 		if (pps && seq + res->received == before) {
 			uint64_t next = start + seq * 1000000000ULL / pps;
+			int blocked = seq == count || !nfree ||
+				      seq - res->received >= INFLIGHT;
 
 			now = now_ns();
-			if ((seq == res->received || vnet_oneway) && next > now)
-				usleep((next - now) / 1000);
-			else if (vnet_oneway)
-				/* Behind, the window full: vhost is busy. */
+			if (vnet_oneway && blocked)
 				vq_wait_call(&v->vqs[TXQ], 100);
-			else
+			else if ((seq == res->received || vnet_oneway) && next > now)
+				usleep((next - now + 999) / 1000);
+			else if (!vnet_oneway)
 				usleep(vnet_nap_us);
 		}
 		/* Frames can be lost (full queues): give up after idle_ns. */
@@ -502,8 +532,9 @@ int vnet_run(struct vnet *v, uint64_t count, unsigned int len,
 		res->rtt_p50_ns = rtt[seq / 2];
 		res->rtt_p99_ns = rtt[seq * 99 / 100];
 	}
+	i = vnet_rtt_file ? write_rtts(vnet_rtt_file, rtt, seq) : 0;
 	free(rtt);
-	return 0;
+	return i;
 }
 
 /*

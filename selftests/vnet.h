@@ -84,6 +84,13 @@ extern unsigned int vnet_nap_us;
  */
 extern int vnet_oneway;
 
+/*
+ * Set: vnet_run() also writes every round trip it measured to this file,
+ * in nanoseconds, sorted, one per line (written whole, then renamed), so
+ * that a caller can take percentiles over several runs.
+ */
+extern const char *vnet_rtt_file;
+
 /* Set (from a signal handler) to end vnet_run() early. */
 extern volatile int vnet_stop;
 

@@ -919,6 +919,8 @@ static void show_split(FIXTURE_DATA(policy) *self, pid_t probe)
  * other guests) are not its tail.
  */
 #define PROBE_S(cost)	((cost) ? 20 : 12)
+/* At a cost, every round trip of the probe's last run (vhost_vm -R). */
+#define PROBE_RTTS	"/tmp/vspace-probe.rtt"
 
 struct probe_run {
 	long long p50_us;	/* its median round trip */
@@ -953,12 +955,13 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 
 	snprintf(tap, sizeof(tap), "vsq%d-%d", getpid() % 10000, tap_seq++);
 	unlink("/tmp/vspace-probe.result");
+	unlink(PROBE_RTTS);
 	snprintf(args, sizeof(args),
 		 "-w 0 -c 1 -t %d -r %d -i %s -o /tmp/vspace-probe.result",
 		 PROBE_S(cost) * pps, pps, tap);
 	if (cost)
 		snprintf(args + strlen(args), sizeof(args) - strlen(args),
-			 " -C %d", cost);
+			 " -C %d -R " PROBE_RTTS, cost);
 	self->qemu[3] = spawn_vm(args, &self->child[3], &rc);
 	if (!self->qemu[3])
 		return rc == 4 ? 4 : -1;
@@ -975,7 +978,8 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 	for (i = 0; i < 10; i++) {
 		int conf[2] = { 0, 0 }, me = 0, shared = 0, blind = 0, k;
 
-		usleep(600000);
+		/* Ten looks over half the run. */
+		usleep(PROBE_S(cost) * 50000);
 		for (k = 0; k < 2; k++) {
 			for (j = 0; j < flooders; j++)
 				conf[k] += vm_stat(self->qemu[j], "confined") == 1;
@@ -1062,6 +1066,36 @@ static long long median3(long long a, long long b, long long c)
 /* A frame's cost to its worker, us: the flood is 2.4 CPUs of the 2. */
 #define COST_FRAME_US	3000
 
+/* Round trips pooled over the runs of one arm, ns. */
+struct rtt_pool {
+	long long ns[3 * PROBE_S(1) * COST_PROBE_PPS];
+	int n;
+};
+
+/* Add the probe's last run's round trips to @p; 0, or -1. */
+static int pool_add(struct rtt_pool *p)
+{
+	FILE *f = fopen(PROBE_RTTS, "r");
+	long long v;
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (p->n < (int)ARRAY_SIZE(p->ns) && fscanf(f, "%lld", &v) == 1) {
+		p->ns[p->n++] = v;
+		n++;
+	}
+	fclose(f);
+	return n ? 0 : -1;
+}
+
+/* The p99 of the round trips in @p, us. */
+static long long pool_p99(struct rtt_pool *p)
+{
+	qsort(p->ns, p->n, sizeof(p->ns[0]), cmp_ll);
+	return p->n ? p->ns[p->n * 99 / 100] / 1000 : 0;
+}
+
 /* Flooders 0 and 1, their first taps' names in @tap; 4: cannot here. */
 static int flooders_start(FIXTURE_DATA(policy) *self, char tap[2][32],
 			  const char *prefix, const char *more)
@@ -1074,7 +1108,7 @@ static int flooders_start(FIXTURE_DATA(policy) *self, char tap[2][32],
 		snprintf(tap[j], sizeof(tap[j]), "%s%d-%d", prefix,
 			 getpid() % 10000, tap_seq++);
 		snprintf(a, sizeof(a),
-			 "-w 0 -c 1 -q %d -t 1000000000 -l 1500 %s -i %s -o " FLOOD_OUT,
+			 "-w 0 -c 1 -q %d -t 1000000000 %s -i %s -o " FLOOD_OUT,
 			 FLOOD_QUEUES, more, tap[j], j);
 		self->qemu[j] = spawn_vm(a, &self->child[j], &rc);
 		if (!self->qemu[j])
@@ -1173,15 +1207,16 @@ static void isolation_arm(struct __test_metadata *_metadata,
 /*
  * Isolation between VMs as libvirt runs them, each in a scope of its own
  * with the cpu controller, where priorities do not reach across. Two VMs
- * (0, 1) flood the vhost workers of their FLOOD_QUEUES queue pairs with
- * full-size frames, over ten times the probe VM's (3) rate by the taps'
- * counters, beside a quiet VM (2, 50 frames per second, so that the
- * flooders are over their shares, and confined, before the probe starts).
- * The I/O group has 2 CPUs. Whenever both flooders are confined, their
- * workers and the probe's must not be allowed on a common CPU (/proc);
- * with isolation off they share. The probe's p99 round trip and its
- * worker's run-queue wait are measured alone (no flooders, no quiet VM),
- * with isolation and without, in three rounds (medians).
+ * (0, 1) flood the vhost workers of their FLOOD_QUEUES queue pairs (with
+ * full-size frames, or at a cost small ones), over ten times the probe
+ * VM's (3) rate by the taps' counters, beside a quiet VM (2, 50 frames
+ * per second, so that the flooders are over their shares, and confined,
+ * before the probe starts). The I/O group has 2 CPUs. Whenever both
+ * flooders are confined, their workers and the probe's must not be
+ * allowed on a common CPU (/proc); with isolation off they share. The
+ * probe's p99 round trip and its worker's run-queue wait are measured
+ * alone (no flooders, no quiet VM), with isolation and without, in three
+ * rounds.
  *
  * @cost 0: the frames cost what vhost's instructions cost, as fast as the
  * flooders' drivers go; the probe at a fortieth of the flood's rate on
@@ -1196,15 +1231,18 @@ static void isolation_arm(struct __test_metadata *_metadata,
  * quiet VM one way (no echo peers: those would be the lab's work, not the
  * VMs', on the probe's CPU), the quiet VM's small frames at no cost.
  * Judged: the flood busy on the CPUs it may use; with isolation the
- * probe's p99 within 1.5 times its p99 alone; without, where the
- * scheduler lets the flood hurt (EEVDF), worse than 1.5 times. On older
- * kernels the p99s do not tell isolation from none (see below).
+ * probe's p99 (over the round trips of all three rounds) within 1.5 times
+ * its p99 alone; without, where the scheduler lets the flood hurt
+ * (EEVDF), worse than 1.5 times. On older kernels the p99s do not tell
+ * isolation from none (see below).
  */
 static void isolation(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(policy) *self, int cost)
 {
+	/* The probe's round trips alone, with isolation and without. */
+	static struct rtt_pool pool[3];
 	long long alone[3], on[3], off[3], won[3], woff[3], fl[2];
-	long long m_alone, m_on, m_off, pps, t0;
+	long long m_alone, m_on, m_off, p_alone, p_on, p_off, pps, t0;
 	int i, j, r, iso, ok, confined = 0;
 	struct probe_run q;
 	char tap[2][32], more[64];
@@ -1217,14 +1255,17 @@ static void isolation(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, vs_write("io_cpus_max", "2"));
 	ASSERT_EQ(0, vs_write("io_cpus_min", "2"));
 	ASSERT_EQ(0, vs_write("isolation", "0"));
+	memset(pool, 0, sizeof(pool));
 	if (cost) {
 		pps = COST_PROBE_PPS;
 		/*
 		 * Ten times the probe's rate, over FLOOD_QUEUES queues, one
 		 * way: echo peers would be the lab's, not the VMs', work on
-		 * the probe's idle CPU.
+		 * the probe's idle CPU. Small frames: their cost is the
+		 * burn, and a full-size frame's copies would be instructions,
+		 * which TCG takes from every guest CPU.
 		 */
-		snprintf(more, sizeof(more), "-O -r %lld -C %d",
+		snprintf(more, sizeof(more), "-l 64 -O -r %lld -C %d",
 			 10 * pps / FLOOD_QUEUES, cost);
 	} else {
 		/*
@@ -1233,7 +1274,7 @@ static void isolation(struct __test_metadata *_metadata,
 		 * the flood, slowed by the other VMs and by confinement, is
 		 * still over ten times the probe's however slow the host is.
 		 */
-		ASSERT_EQ(0, flooders_start(self, tap, "vsc", ""));
+		ASSERT_EQ(0, flooders_start(self, tap, "vsc", "-l 1500"));
 		for (j = 0; j < 2; j++)
 			ASSERT_EQ(0, kill(self->qemu[j], SIGUSR1));
 		usleep(1000000);
@@ -1255,7 +1296,7 @@ static void isolation(struct __test_metadata *_metadata,
 		}
 		TH_LOG("two flooders reach %lld frames/s here", pps);
 		pps = pps / 40 < 10 ? 10 : pps / 40 > 50 ? 50 : pps / 40;
-		more[0] = '\0';
+		snprintf(more, sizeof(more), "-l 1500");
 	}
 	/*
 	 * Three rounds, each: the probe alone, then the flooders (and the
@@ -1268,6 +1309,8 @@ static void isolation(struct __test_metadata *_metadata,
 			SKIP(return, "vhost-net or the burn module's hook unavailable");
 		ASSERT_EQ(0, ok);
 		alone[r] = q.p99_us;
+		if (cost)
+			ASSERT_EQ(0, pool_add(&pool[0]));
 		/*
 		 * The probe's frames paid their cost: each round trip (by the
 		 * probe's own clock) holds the burn before its send.
@@ -1289,6 +1332,8 @@ static void isolation(struct __test_metadata *_metadata,
 		for (i = 0; i < 2; i++) {
 			iso = (r + i) % 2;
 			isolation_arm(_metadata, self, iso, cost, pps, tap, &q);
+			if (cost)
+				ASSERT_EQ(0, pool_add(&pool[2 - iso]));
 			if (iso) {
 				on[r] = q.p99_us;
 				won[r] = q.wait_us;
@@ -1322,8 +1367,18 @@ static void isolation(struct __test_metadata *_metadata,
 	       median3(woff[0], woff[1], woff[2]));
 	if (!cost)
 		return;
-	/* The target: with isolation, within 1.5 times its p99 alone. */
-	EXPECT_GE(3 * m_alone / 2, m_on);
+	/*
+	 * The target: with isolation, within 1.5 times its p99 alone; each
+	 * p99 over all three rounds' round trips (2,400), of which a run's
+	 * own p99 (its eighth worst) moves with a few of the lab's stalls.
+	 */
+	p_alone = pool_p99(&pool[0]);
+	p_on = pool_p99(&pool[1]);
+	p_off = pool_p99(&pool[2]);
+	TH_LOG("probe p99 over all rounds (%d, %d and %d round trips): alone %lld us, isolation on %lld us (%.2fx), off %lld us (%.2fx)",
+	       pool[0].n, pool[1].n, pool[2].n, p_alone, p_on,
+	       (double)p_on / p_alone, p_off, (double)p_off / p_alone);
+	EXPECT_GE(3 * p_alone / 2, p_on);
 	/*
 	 * Without isolation the flood (busy on all the CPUs it may use, and
 	 * sharing them with the probe: isolation_arm()) did damage, where
@@ -1333,7 +1388,7 @@ static void isolation(struct __test_metadata *_metadata,
 	 * (measured: 1.27 to 1.41 times on 6.1); EEVDF does not.
 	 */
 	if (kernel_at_least(6, 6))
-		EXPECT_LT(3 * m_alone / 2, m_off);
+		EXPECT_LT(3 * p_alone / 2, p_off);
 }
 
 TEST_F_TIMEOUT(policy, isolation_across_cgroups, 900)
