@@ -106,15 +106,18 @@ struct traffic {
 static void *driver(void *arg)
 {
 	struct traffic *tr = arg;
-	struct vnet_result r;
+	struct vnet_result r = { 0 };
 	char tmp[4096], name[16];
 	FILE *f;
+	int c;
 
 	snprintf(name, sizeof(name), "CPU %d/KVM", tr->vcpu);
 	pthread_setname_np(pthread_self(), name);
 	while (!go)
 		usleep(10000);
-	vnet_run(tr->net, tr->count, tr->len, tr->pps, &r);
+	c = vnet_run(tr->net, tr->count, tr->len, tr->pps, &r);
+	if (c)
+		fprintf(stderr, "vhost_vm: traffic: %s\n", strerror(-c));
 	/* Written whole, then renamed: a reader never sees half. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", tr->out);
 	f = *tr->out ? fopen(tmp, "w") : stdout;

@@ -62,6 +62,17 @@ FIXTURE_SETUP(policy)
 /* Where flooder N's queues write their results, if they ever end. */
 #define FLOOD_OUT	"/tmp/vspace-flood.%d"
 
+/*
+ * How long the probe runs, s. At a cost its p99 is judged: 20 s give it
+ * 800 round trips, so that a few of the lab's stalls (TCG, the host's
+ * other guests) are not its tail.
+ */
+#define PROBE_S(cost)	((cost) ? 20 : 12)
+/* At a cost, every round trip of the probe's last run (vhost_vm -R). */
+#define PROBE_RTTS	"/tmp/vspace-probe.rtt"
+/* The isolation tests' rounds: each arm runs once in each. */
+#define ROUNDS		3
+
 FIXTURE_TEARDOWN(policy)
 {
 	unsigned int i;
@@ -74,6 +85,10 @@ FIXTURE_TEARDOWN(policy)
 	unlink("/tmp/vspace-pol.result.1.tmp");
 	unlink("/tmp/vspace-pol.result.2");
 	unlink("/tmp/vspace-pol.result.2.tmp");
+	unlink("/tmp/vspace-probe.result");
+	unlink("/tmp/vspace-probe.result.tmp");
+	unlink(PROBE_RTTS);
+	unlink(PROBE_RTTS ".tmp");
 	for (i = 0; i < 2; i++) {
 		static const char *const ext[] = { "", ".tmp", ".1", ".1.tmp" };
 		char path[64];
@@ -913,15 +928,6 @@ static void show_split(FIXTURE_DATA(policy) *self, pid_t probe)
 	}
 }
 
-/*
- * How long the probe runs, s. At a cost its p99 is judged: 20 s give it
- * 800 round trips, so that a few of the lab's stalls (TCG, the host's
- * other guests) are not its tail.
- */
-#define PROBE_S(cost)	((cost) ? 20 : 12)
-/* At a cost, every round trip of the probe's last run (vhost_vm -R). */
-#define PROBE_RTTS	"/tmp/vspace-probe.rtt"
-
 struct probe_run {
 	long long p50_us;	/* its median round trip */
 	long long p99_us;	/* its p99 round trip */
@@ -1021,8 +1027,12 @@ static int probe_vm(FIXTURE_DATA(policy) *self, int flooders, int pps,
 		return -1;
 	f1 = tap_frames(tap);
 	q->pps = (f1 - f0) * 1000 / (now_ms() - t0 + 1);
-	/* A round trip lost is one the p99 cannot see. */
-	if (r[1] < r[0] * 99 / 100 || r[3] <= 0) {
+	/*
+	 * A round trip lost is one the p99 cannot see; at a cost, a run cut
+	 * short is round trips the pooled p99s miss.
+	 */
+	if (r[1] < r[0] * 99 / 100 || r[3] <= 0 ||
+	    (cost && r[0] != PROBE_S(cost) * pps)) {
 		fprintf(stderr, "# probe: %lld sent, %lld back, p99 %lld ns\n",
 			r[0], r[1], r[3]);
 		return -1;
@@ -1053,12 +1063,14 @@ static int cmp_ll(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static long long median3(long long a, long long b, long long c)
+/* The median of the ROUNDS values at @r. */
+static long long median_rounds(const long long *r)
 {
-	long long v[3] = { a, b, c };
+	long long v[ROUNDS];
 
-	qsort(v, 3, sizeof(v[0]), cmp_ll);
-	return v[1];
+	memcpy(v, r, sizeof(v));
+	qsort(v, ROUNDS, sizeof(v[0]), cmp_ll);
+	return v[ROUNDS / 2];
 }
 
 /* The probe's rate, with a frame's cost burnt (isolation_at_cost). */
@@ -1068,7 +1080,7 @@ static long long median3(long long a, long long b, long long c)
 
 /* Round trips pooled over the runs of one arm, ns. */
 struct rtt_pool {
-	long long ns[3 * PROBE_S(1) * COST_PROBE_PPS];
+	long long ns[ROUNDS * PROBE_S(1) * COST_PROBE_PPS];
 	int n;
 };
 
@@ -1081,7 +1093,12 @@ static int pool_add(struct rtt_pool *p)
 
 	if (!f)
 		return -1;
-	while (p->n < (int)ARRAY_SIZE(p->ns) && fscanf(f, "%lld", &v) == 1) {
+	while (fscanf(f, "%lld", &v) == 1) {
+		/* Full, the file's largest (its last) would be lost. */
+		if (p->n == (int)ARRAY_SIZE(p->ns)) {
+			n = 0;
+			break;
+		}
 		p->ns[p->n++] = v;
 		n++;
 	}
@@ -1241,7 +1258,8 @@ static void isolation(struct __test_metadata *_metadata,
 {
 	/* The probe's round trips alone, with isolation and without. */
 	static struct rtt_pool pool[3];
-	long long alone[3], on[3], off[3], won[3], woff[3], fl[2];
+	long long alone[ROUNDS], on[ROUNDS], off[ROUNDS], won[ROUNDS];
+	long long woff[ROUNDS], fl[2];
 	long long m_alone, m_on, m_off, p_alone, p_on, p_off, pps, t0;
 	int i, j, r, iso, ok, confined = 0;
 	struct probe_run q;
@@ -1303,7 +1321,7 @@ static void isolation(struct __test_metadata *_metadata,
 	 * quiet VM) started, and the probe with isolation off and on, in
 	 * turns; so that a change in the host's speed meets every arm.
 	 */
-	for (r = 0; r < 3; r++) {
+	for (r = 0; r < ROUNDS; r++) {
 		ok = probe_vm(self, 0, pps, cost, &q);
 		if (ok == 4)
 			SKIP(return, "vhost-net or the burn module's hook unavailable");
@@ -1358,13 +1376,13 @@ static void isolation(struct __test_metadata *_metadata,
 	 * real host's flood keeps it.
 	 */
 	EXPECT_LE(3, confined);
-	m_alone = median3(alone[0], alone[1], alone[2]);
-	m_on = median3(on[0], on[1], on[2]);
-	m_off = median3(off[0], off[1], off[2]);
+	m_alone = median_rounds(alone);
+	m_on = median_rounds(on);
+	m_off = median_rounds(off);
 	TH_LOG("probe p99 medians: alone %lld us, isolation on %lld us (%.2fx), off %lld us (%.2fx); worker waits on %lld off %lld us per run",
 	       m_alone, m_on, (double)m_on / m_alone, m_off,
-	       (double)m_off / m_alone, median3(won[0], won[1], won[2]),
-	       median3(woff[0], woff[1], woff[2]));
+	       (double)m_off / m_alone, median_rounds(won),
+	       median_rounds(woff));
 	if (!cost)
 		return;
 	/*
