@@ -1078,6 +1078,9 @@ static long long median_rounds(const long long *r)
 /* A frame's cost to its worker, us: the flood is 2.4 CPUs of the 2. */
 #define COST_FRAME_US	3000
 
+/* The isolation tests' arms, as their round trips are pooled. */
+enum { ARM_ALONE, ARM_ON, ARM_OFF, ARMS };
+
 /* Round trips pooled over the runs of one arm, ns. */
 struct rtt_pool {
 	long long ns[ROUNDS * PROBE_S(1) * COST_PROBE_PPS];
@@ -1257,7 +1260,7 @@ static void isolation(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(policy) *self, int cost)
 {
 	/* The probe's round trips alone, with isolation and without. */
-	static struct rtt_pool pool[3];
+	static struct rtt_pool pool[ARMS];
 	long long alone[ROUNDS], on[ROUNDS], off[ROUNDS], won[ROUNDS];
 	long long woff[ROUNDS], fl[2];
 	long long m_alone, m_on, m_off, p_alone, p_on, p_off, pps, t0;
@@ -1328,7 +1331,7 @@ static void isolation(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, ok);
 		alone[r] = q.p99_us;
 		if (cost)
-			ASSERT_EQ(0, pool_add(&pool[0]));
+			ASSERT_EQ(0, pool_add(&pool[ARM_ALONE]));
 		/*
 		 * The probe's frames paid their cost: each round trip (by the
 		 * probe's own clock) holds the burn before its send.
@@ -1351,7 +1354,7 @@ static void isolation(struct __test_metadata *_metadata,
 			iso = (r + i) % 2;
 			isolation_arm(_metadata, self, iso, cost, pps, tap, &q);
 			if (cost)
-				ASSERT_EQ(0, pool_add(&pool[2 - iso]));
+				ASSERT_EQ(0, pool_add(&pool[iso ? ARM_ON : ARM_OFF]));
 			if (iso) {
 				on[r] = q.p99_us;
 				won[r] = q.wait_us;
@@ -1390,11 +1393,11 @@ static void isolation(struct __test_metadata *_metadata,
 	 * p99 over all three rounds' round trips (2,400), of which a run's
 	 * own p99 (its eighth worst) moves with a few of the lab's stalls.
 	 */
-	p_alone = pool_p99(&pool[0]);
-	p_on = pool_p99(&pool[1]);
-	p_off = pool_p99(&pool[2]);
+	p_alone = pool_p99(&pool[ARM_ALONE]);
+	p_on = pool_p99(&pool[ARM_ON]);
+	p_off = pool_p99(&pool[ARM_OFF]);
 	TH_LOG("probe p99 over all rounds (%d, %d and %d round trips): alone %lld us, isolation on %lld us (%.2fx), off %lld us (%.2fx)",
-	       pool[0].n, pool[1].n, pool[2].n, p_alone, p_on,
+	       pool[ARM_ALONE].n, pool[ARM_ON].n, pool[ARM_OFF].n, p_alone, p_on,
 	       (double)p_on / p_alone, p_off, (double)p_off / p_alone);
 	EXPECT_GE(3 * p_alone / 2, p_on);
 	/*
