@@ -189,6 +189,16 @@ sed 's/^mode resource/mode performance/; s/weight=120/weight=0/' "$tmp/good.conf
 refused apply.bad-entry "weight must be 1..10000" "$ctl" apply "$tmp/bad.conf"
 sed 's/^mode resource/mode energy/; s/^cpus .*/cpus 0-4095/' "$tmp/good.conf" >"$tmp/refused.conf"
 refused apply.kernel-refuses "nothing was changed" "$ctl" apply "$tmp/refused.conf"
+# A refusal after the bounds were written (this shell is not a VM): the
+# bound not in the file (io_cpus_min) must be as it was too.
+old_min=$(cat $V/io_cpus_min)
+if echo 1 >$V/io_cpus_min 2>/dev/null; then
+	printf 'io_cpus_max %s\nvm %s weight=5\n' "$(cat $V/io_cpus_max)" $$ >"$tmp/late.conf"
+	refused apply.late-refusal "nothing was changed" "$ctl" apply "$tmp/late.conf"
+	echo "$old_min" >$V/io_cpus_min
+else
+	skip apply.late-refusal "io_cpus_min 1 refused here"
+fi
 
 # bpftrace: the placement map shows managed tids only on their group's CPUs.
 # The scripts read vspace's and the scheduler's tracepoints, the same on

@@ -302,28 +302,71 @@ static int apply_write(struct config *c, const char *file, const char *val)
 	return ret;
 }
 
-static void rollback(struct config *c)
+/* What @file held before the first write of it, or NULL if not written. */
+static const char *undo_old(const struct config *c, const char *file)
 {
-	char val[32];
 	int i;
 
-	/* io bounds written: open them first so each old value fits again. */
 	for (i = 0; i < c->nr_undo; i++)
-		if (!strncmp(c->undo[i].file, "io_cpus_m", 9))
-			break;
-	if (i < c->nr_undo)
-		vspace_write("io_cpus_min", "0");
+		if (!strcmp(c->undo[i].file, file))
+			return c->undo[i].old;
+	return NULL;
+}
+
+/* Write @val back to @file; the first file that failed goes to @bad. */
+static void restore(const char *file, const char *val, char *bad, size_t len)
+{
+	if (vspace_write(file, val) && !*bad)
+		snprintf(bad, len, "%s", file);
+}
+
+/*
+ * Put back what apply wrote, in an order in which each old value fits
+ * again: cpus first (the bounds' room), then the bounds opened and set
+ * (min as it was, even if only max was written), then the rest, and the
+ * VMs it added removed. Returns 0, or -1 with the first file not put
+ * back in @bad.
+ */
+static int rollback(struct config *c, char *bad, size_t len)
+{
+	const char *cpus = undo_old(c, "cpus");
+	const char *min = undo_old(c, "io_cpus_min");
+	const char *max = undo_old(c, "io_cpus_max");
+	char min_now[32], val[32];
+	int i, ret;
+
+	*bad = '\0';
+	if (cpus)
+		restore("cpus", cpus, bad, len);
+	if (min || max) {
+		if (!min && !vspace_read("io_cpus_min", min_now, sizeof(min_now)))
+			min = min_now;
+		if (!min) {
+			/* Not known: not opened, so as not to lose it. */
+			snprintf(bad, len, "io_cpus_min");
+		} else {
+			restore("io_cpus_min", "0", bad, len);
+			if (max)
+				restore("io_cpus_max", max, bad, len);
+			restore("io_cpus_min", min, bad, len);
+		}
+	}
 	while (c->nr_undo--) {
 		struct undo *u = &c->undo[c->nr_undo];
 
-		vspace_write(u->file, u->old);
+		if (strcmp(u->file, "cpus") && strncmp(u->file, "io_cpus_m", 9))
+			restore(u->file, u->old, bad, len);
 	}
 	for (i = 0; i < c->nr_vms; i++) {
 		if (!c->vms[i].added)
 			continue;
 		snprintf(val, sizeof(val), "%d", c->vms[i].pid);
-		vspace_write("vms/remove", val);
+		/* Gone already (it exited) is as good as removed. */
+		ret = vspace_write("vms/remove", val);
+		if (ret && ret != -ENOENT && !*bad)
+			snprintf(bad, len, "vms/remove");
 	}
+	return *bad ? -1 : 0;
 }
 
 /* The I/O bounds in an order that keeps min <= max at every step. */
@@ -418,9 +461,18 @@ int config_apply(struct config *c, bool dry_run, char *err, size_t len)
 		ret = apply_write(c, failed = "enabled", val);
 	}
 	if (ret) {
-		rollback(c);
-		snprintf(err, len, "writing %s failed (%s%s); nothing was changed",
-			 failed, strerror(-ret), ret == -EINVAL ? ", see dmesg" : "");
+		char bad[96];
+
+		if (rollback(c, bad, sizeof(bad)))
+			snprintf(err, len,
+				 "writing %s failed (%s%s), and so did putting %s back: "
+				 "the settings are partly changed",
+				 failed, strerror(-ret),
+				 ret == -EINVAL ? ", see dmesg" : "", bad);
+		else
+			snprintf(err, len, "writing %s failed (%s%s); nothing was changed",
+				 failed, strerror(-ret),
+				 ret == -EINVAL ? ", see dmesg" : "");
 	}
 	return ret;
 }
