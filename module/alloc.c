@@ -104,27 +104,11 @@ static int vspace_decision_emit(char *buf, size_t size,
 
 #define VSPACE_DECISION_LINE	192
 
-/*
- * Texts of the decisions file being read, one per open file and a few
- * files at once: a reader that goes through it in several reads gets one
- * snapshot, not the ends of two, while decisions come in. Taken at offset
- * 0, dropped at the end; the least recently read goes when more files
- * read at once. Under vspace_lock.
- */
-#define VSPACE_DECISION_READERS	8
-static struct vspace_snap vspace_decision_snaps[VSPACE_DECISION_READERS];
-static unsigned long vspace_decision_read_at[VSPACE_DECISION_READERS];
-static unsigned long vspace_decision_reads;
-
-static void vspace_decision_snap_drop(struct vspace_snap *s)
-{
-	kvfree(s->buf);
-	*s = (struct vspace_snap){};
-}
+/* Texts of the decisions file being read; under vspace_lock. */
+static struct vspace_snaps vspace_decision_snaps;
 
 /* A header and the last decisions, oldest first, into @s. */
-static int vspace_decision_snap_take(struct vspace_snap *s,
-				     const struct file *file)
+static int vspace_decision_take(struct vspace_snap *s, void *arg)
 {
 	size_t size = (VSPACE_DECISIONS + 1) * VSPACE_DECISION_LINE;
 	unsigned long i, first;
@@ -141,7 +125,6 @@ static int vspace_decision_snap_take(struct vspace_snap *s,
 		len += vspace_decision_emit(s->buf + len, size - len,
 					    &vspace_decisions[i % VSPACE_DECISIONS]);
 	s->len = len;
-	s->file = file;
 	return 0;
 }
 
@@ -149,44 +132,18 @@ static int vspace_decision_snap_take(struct vspace_snap *s,
 ssize_t vspace_decisions_read(const struct file *file, char *buf, loff_t off,
 			      size_t count)
 {
-	struct vspace_snap *s = NULL;
-	int i, lru = 0, ret = 0;
+	ssize_t ret;
 
 	mutex_lock(&vspace_lock);
-	for (i = 0; i < VSPACE_DECISION_READERS; i++) {
-		if (vspace_decision_snaps[i].buf &&
-		    vspace_decision_snaps[i].file == file) {
-			s = &vspace_decision_snaps[i];
-			break;
-		}
-		if (vspace_decision_read_at[i] < vspace_decision_read_at[lru])
-			lru = i;
-	}
-	if (!s || !off) {
-		s = s ?: &vspace_decision_snaps[lru];
-		vspace_decision_snap_drop(s);
-		ret = vspace_decision_snap_take(s, file);
-		if (ret)
-			goto out;
-	}
-	vspace_decision_read_at[s - vspace_decision_snaps] = ++vspace_decision_reads;
-	if (off < s->len) {
-		ret = min_t(size_t, count, s->len - off);
-		memcpy(buf, s->buf + off, ret);
-	} else {
-		vspace_decision_snap_drop(s);
-	}
-out:
+	ret = vspace_snaps_read(&vspace_decision_snaps, file, buf, off, count,
+				vspace_decision_take, NULL);
 	mutex_unlock(&vspace_lock);
 	return ret;
 }
 
 void vspace_alloc_uninit(void)
 {
-	int i;
-
-	for (i = 0; i < VSPACE_DECISION_READERS; i++)
-		vspace_decision_snap_drop(&vspace_decision_snaps[i]);
+	vspace_snaps_drop(&vspace_decision_snaps);
 }
 
 /* Count the managed threads of each group that still exist. */
@@ -239,6 +196,44 @@ void vspace_alloc_fit(void)
 	vspace_alloc_apply();
 }
 
+/*
+ * A period before the interval is up (a setting written, a VM removed, a
+ * CPU gone): what changed is acted on, and the decision waits for the
+ * interval to end, as the policy judges whole intervals and its holds
+ * count them. A VM gone or let go (a new weight) is no longer confined.
+ */
+void vspace_alloc_between(void)
+{
+	bool on = vspace_config.enabled && vspace_config.isolation;
+	struct vspace_policy_out out = {
+		.old_vm = vspace_policy.vm, .vm = vspace_policy.vm,
+		.old_io = vspace_policy.io, .io = vspace_policy.io,
+		.why = VSPACE_WHY_ISOLATE,
+	};
+	struct vspace_vm *vm;
+	unsigned int n = 0, was = vspace_nr_confined;
+
+	lockdep_assert_held(&vspace_lock);
+	list_for_each_entry(vm, &vspace_vms, node) {
+		/* Isolation off (or vspace): let go at once, as documented. */
+		if (!on) {
+			vm->pol.confined = false;
+			vm->pol.calm = 0;
+		}
+		n += vm->pol.confined;
+	}
+	vspace_nr_confined = n;
+	if (!n)
+		vspace_confined_cpus = 0;
+	if (n != was && vspace_config.enabled) {
+		out.old_free = vspace_policy.ncpus - out.vm - out.io;
+		out.free = out.old_free;
+		memcpy(out.demand, vspace_policy.demand, sizeof(out.demand));
+		vspace_decision_log(&out, NULL);
+	}
+	vspace_alloc_fit();
+}
+
 void vspace_alloc_init(void)
 {
 	mutex_lock(&vspace_lock);
@@ -268,9 +263,8 @@ void vspace_alloc_step(void)
 
 	lockdep_assert_held(&vspace_lock);
 	if (!vspace_config.enabled) {
-		vspace_nr_confined = 0;
-		vspace_confined_cpus = 0;
-		vspace_alloc_fit();
+		/* Nobody confined when it is enabled again. */
+		vspace_alloc_between();
 		return;
 	}
 	fresh = (u64)VSPACE_LATENCY_FRESH * vspace_config.interval_ms *

@@ -59,7 +59,7 @@ int vspace_set_mode(unsigned int mode)
 
 	mutex_lock(&vspace_lock);
 	WRITE_ONCE(vspace_config.mode, mode);
-	/* The policy adapts the groups at its next interval: make it now. */
+	/* The work acts on it now; the policy adapts at the interval's end. */
 	vspace_worker_kick();
 	mutex_unlock(&vspace_lock);
 	return 0;
@@ -159,7 +159,7 @@ int vspace_set_io_node(int node)
 
 /*
  * Per-VM settings. -ENODEV once the VM is gone (its directory may still be
- * open); a change is acted on at the next interval, which starts now.
+ * open); the work acts on a change now, the policy at the interval's end.
  * vspace_vm_lock() takes vspace_lock for a VM that is still managed.
  */
 static int vspace_vm_lock(struct vspace_vm *vm)

@@ -41,6 +41,7 @@
 #include <linux/cgroup.h>
 #include <linux/cpu.h>
 #include <linux/delay.h>
+#include <linux/jhash.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -92,9 +93,9 @@ unsigned int vspace_usable_cpus(void)
  * Lay the groups out: @vm and @io of the usable CPUs (sizes the policy
  * fitted to them, which layout.c rounds to whole cores), the top
  * @confined CPUs of the I/O group for the confined VMs' workers while
- * @confine (VMs are confined); where the I/O group is one unit (a CPU,
- * or a core) and cannot be split, raise the others' workers instead
- * (@boost).
+ * @confine (VMs are confined); where the I/O group gets no confined
+ * part (one unit, a CPU or a core; whole cores that cannot give what was
+ * asked; none asked), raise the others' workers instead (@boost).
  */
 void vspace_groups_layout(unsigned int vm, unsigned int io,
 			  unsigned int confined, bool confine)
@@ -130,7 +131,12 @@ void vspace_groups_layout(unsigned int vm, unsigned int io,
 		cpumask_set_cpu(vspace_lcpus[i].cpu, to[vspace_lcpus[i].group]);
 	cpumask_or(vspace_groups.io, vspace_groups.io_open,
 		   vspace_groups.io_confined);
-	vspace_groups.boost = confine && vspace_lay.io_units == 1;
+	/*
+	 * No confined part (one unit; whole SMT cores that cannot give the
+	 * confined CPUs asked for; or the others need every CPU): priority.
+	 */
+	vspace_groups.boost = confine && !cpumask_empty(vspace_groups.io) &&
+			      cpumask_empty(vspace_groups.io_confined);
 	trace_layout(vspace_groups.vm, vspace_groups.io,
 		     vspace_groups.io_confined);
 }
@@ -286,6 +292,9 @@ static bool vspace_task_read(struct task_struct *task, struct cpumask *mask,
 	cpumask_copy(mask, &task->cpus_mask);
 	if (o) {
 		o->user = task->user_cpus_ptr;
+		/* Its contents too: a freed user mask's memory is reused. */
+		o->user_hash = o->user ? jhash(cpumask_bits(task->user_cpus_ptr),
+					       cpumask_size(), 0) : 0;
 		rcu_read_lock();
 		o->css = task_css(task, cpuset_cgrp_id)->serial_nr;
 		rcu_read_unlock();
@@ -386,6 +395,13 @@ static bool vspace_thread_same(const struct vspace_thread *t,
 	       task_css(task, cpuset_cgrp_id)->serial_nr == t->origin.css;
 }
 
+/* Whether @a and @b have the same user mask (none, or one not set again). */
+static bool vspace_same_user(const struct vspace_origin *a,
+			     const struct vspace_origin *b)
+{
+	return a->user == b->user && a->user_hash == b->user_hash;
+}
+
 /*
  * Take in what was done to @task's mask from outside since vspace last
  * looked; its mask is in vspace_cur afterwards. Unbound, its mask is its
@@ -395,7 +411,12 @@ static bool vspace_thread_same(const struct vspace_thread *t,
  * no longer holds the thread; vspace_vm_infer_rewrites() explains the
  * rest.
  * Returns whether the kernel, not a taskset, rewrote the mask: a witness
- * of a cpuset rewrite.
+ * of a cpuset rewrite. A taskset installs a new user mask (6.2+: a new
+ * allocation, made before the old one is freed, so told apart by address
+ * and, as two tasksets may reuse an address, by contents: only tasksets
+ * that end at the address and mask it had pass for a rewrite); a cpuset
+ * rewrite keeps it, and libvirt gives every QEMU thread one, so a user
+ * mask does not rule a witness out.
  */
 static bool vspace_thread_sync_mask(struct vspace_vm *vm,
 				    struct vspace_thread *t,
@@ -406,13 +427,14 @@ static bool vspace_thread_sync_mask(struct vspace_vm *vm,
 
 	vspace_task_read(task, vspace_cur, &o, NULL);
 	if (!t->bound) {
-		witness = !cpumask_equal(vspace_cur, t->allowed) && !o.user &&
-			  !t->origin.user;
+		witness = !cpumask_equal(vspace_cur, t->allowed) &&
+			  vspace_same_user(&o, &t->origin);
 		cpumask_copy(t->allowed, vspace_cur);
 		t->origin = o;
 		return witness;
 	}
-	if (cpumask_equal(vspace_cur, t->applied) && o.user == t->origin.user) {
+	if (cpumask_equal(vspace_cur, t->applied) &&
+	    vspace_same_user(&o, &t->origin)) {
 		/*
 		 * A cgroup move to a cpuset with the same CPUs leaves the
 		 * mask alone (cpuset_attach() skips it): nothing to take in,
@@ -422,7 +444,7 @@ static bool vspace_thread_sync_mask(struct vspace_vm *vm,
 		t->origin.css = o.css;
 		return false;
 	}
-	witness = !o.user && !t->origin.user;
+	witness = vspace_same_user(&o, &t->origin);
 	t->bound = false;
 	t->narrowed = false;
 	t->drifts++;
@@ -577,6 +599,28 @@ void vspace_vm_sync_masks(struct vspace_vm *vm)
 		vspace_vm_infer_rewrites(vm);
 }
 
+/*
+ * @w, about to be placed, shows a cpuset rewrite that landed since the
+ * period's look. Before it or a later thread is bound again (then it
+ * would not sit where the rewrite put it), take in the others' changes
+ * and infer, as the look would have: those it left as vspace had them
+ * are not to be given the old cpuset's CPUs. (A thread this pass already
+ * bound again is missed: the inference then finds no rewrite.)
+ * vspace_cur is clobbered.
+ */
+static void vspace_vm_witnessed(struct vspace_vm *vm, struct vspace_thread *w)
+{
+	struct vspace_thread *t;
+
+	rcu_read_lock();
+	list_for_each_entry(t, &vm->threads, node)
+		if (t != w)
+			vspace_thread_look(vm, t, pid_task(t->pid, PIDTYPE_PID));
+	rcu_read_unlock();
+	w->rewritten = true;
+	vspace_vm_infer_rewrites(vm);
+}
+
 /* Give @task its allowed mask back, if vspace holds it. */
 static void vspace_thread_unbind(struct vspace_vm *vm, struct vspace_thread *t,
 				 struct task_struct *task)
@@ -650,7 +694,11 @@ static void vspace_thread_place(struct vspace_vm *vm, struct vspace_thread *t,
 	if (!task)
 		return;		/* exited; the next rescan forgets it */
 
-	vspace_thread_sync_mask(vm, t, task);
+	if (vspace_thread_sync_mask(vm, t, task)) {
+		vspace_vm_witnessed(vm, t);
+		/* Its mask again: the others' looks used vspace_cur. */
+		vspace_task_mask(task, vspace_cur);
+	}
 	/* Its target depends on its allowed mask, which may have changed. */
 	group = vspace_target(vm, t);
 	if (cpumask_empty(group))

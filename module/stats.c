@@ -246,6 +246,13 @@ static void vspace_groups_util(u64 interval)
 	}
 }
 
+/* Time since the last interval's figures were taken, ns; vspace_lock held. */
+u64 vspace_stats_running_ns(void)
+{
+	lockdep_assert_held(&vspace_lock);
+	return ktime_get_ns() - vspace_last_ns;
+}
+
 void vspace_stats_update(void)
 {
 	struct vspace_thread *t;

@@ -415,11 +415,68 @@ static int (* const vspace_snap_render[NR_VSPACE_SNAPS])(struct vspace_vm *vm,
 	[VSPACE_SNAP_THREAD_STATS] = vspace_vm_thread_stats_render,
 };
 
-/* Make @vm's text @id afresh for @file; vspace_lock held. */
-static int vspace_snap_take(struct vspace_vm *vm, enum vspace_snap_id id,
-			    const struct file *file)
+/*
+ * Read @count bytes at @off of the text @file reads from @ss: made by
+ * @take(@arg) at offset 0 (or if another file took its place since), kept
+ * until @file reaches its end. vspace_lock held.
+ */
+ssize_t vspace_snaps_read(struct vspace_snaps *ss, const struct file *file,
+			  char *buf, loff_t off, size_t count,
+			  int (*take)(struct vspace_snap *s, void *arg),
+			  void *arg)
 {
-	struct vspace_snap *snap = &vm->snap[id];
+	struct vspace_snap *s = NULL, *lru = &ss->slot[0];
+	ssize_t ret = 0;
+	int i;
+
+	lockdep_assert_held(&vspace_lock);
+	for (i = 0; i < VSPACE_SNAP_READERS; i++) {
+		if (ss->slot[i].buf && ss->slot[i].file == file) {
+			s = &ss->slot[i];
+			break;
+		}
+		if (ss->slot[i].read_at < lru->read_at)
+			lru = &ss->slot[i];
+	}
+	if (!s || !off) {
+		s = s ?: lru;
+		kvfree(s->buf);
+		*s = (struct vspace_snap){};
+		ret = take(s, arg);
+		if (ret)
+			return ret;
+		s->file = file;
+	}
+	s->read_at = ++ss->reads;
+	if (off < s->len) {
+		ret = min_t(size_t, count, s->len - off);
+		memcpy(buf, s->buf + off, ret);
+	} else {
+		kvfree(s->buf);
+		*s = (struct vspace_snap){};
+	}
+	return ret;
+}
+
+void vspace_snaps_drop(struct vspace_snaps *ss)
+{
+	int i;
+
+	for (i = 0; i < VSPACE_SNAP_READERS; i++) {
+		kvfree(ss->slot[i].buf);
+		ss->slot[i] = (struct vspace_snap){};
+	}
+}
+
+struct vspace_text_arg {
+	struct vspace_vm *vm;
+	enum vspace_snap_id id;
+};
+
+/* Make a VM's text into @s: a page, or again with the length it took. */
+static int vspace_text_take(struct vspace_snap *s, void *arg)
+{
+	const struct vspace_text_arg *a = arg;
 	struct vspace_text t = { .size = PAGE_SIZE };
 	int ret;
 
@@ -428,54 +485,37 @@ static int vspace_snap_take(struct vspace_vm *vm, enum vspace_snap_id id,
 		if (!t.buf)
 			return -ENOMEM;
 		t.len = 0;
-		ret = vspace_snap_render[id](vm, &t);
+		ret = vspace_snap_render[a->id](a->vm, &t);
 		if (ret || t.len < t.size)
 			break;
 		kvfree(t.buf);
-		if (t.size >= VSPACE_TEXT_MAX)
+		if (t.len >= VSPACE_TEXT_MAX)
 			return -EFBIG;
-		t.size *= 2;
+		/* Room to spare: masks and counts may change meanwhile. */
+		t.size = min_t(size_t, t.len + t.len / 8 + PAGE_SIZE,
+			       VSPACE_TEXT_MAX);
 	}
 	if (ret) {
 		kvfree(t.buf);
 		return ret;
 	}
-	kvfree(snap->buf);
-	snap->buf = t.buf;
-	snap->len = t.len;
-	snap->file = file;
+	s->buf = t.buf;
+	s->len = t.len;
 	return 0;
 }
 
-/*
- * Read @count bytes at @off of @vm's text @id: made at offset 0 (or when
- * another open file read it since), kept until this file reaches its end.
- */
+/* Read @count bytes at @off of @vm's text @id, for @file. */
 ssize_t vspace_text_read(struct vspace_vm *vm, enum vspace_snap_id id,
 			 const struct file *file, char *buf, loff_t off,
 			 size_t count)
 {
-	struct vspace_snap *snap = &vm->snap[id];
-	ssize_t ret = 0;
+	struct vspace_text_arg arg = { .vm = vm, .id = id };
+	ssize_t ret;
 
 	mutex_lock(&vspace_lock);
-	if (vm->dead) {
-		ret = -ENODEV;
-		goto out;
-	}
-	if (!off || snap->file != file || !snap->buf) {
-		ret = vspace_snap_take(vm, id, file);
-		if (ret)
-			goto out;
-	}
-	if (off < snap->len) {
-		ret = min_t(size_t, count, snap->len - off);
-		memcpy(buf, snap->buf + off, ret);
-	} else {
-		kvfree(snap->buf);
-		*snap = (struct vspace_snap){};
-	}
-out:
+	ret = vm->dead ? -ENODEV :
+	      vspace_snaps_read(&vm->snap[id], file, buf, off, count,
+				vspace_text_take, &arg);
 	mutex_unlock(&vspace_lock);
 	return ret;
 }

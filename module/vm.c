@@ -24,6 +24,7 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/hashtable.h>
+#include <linux/magic.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched/mm.h>
@@ -473,7 +474,7 @@ void vspace_vm_release(struct vspace_vm *vm)
 	int i;
 
 	for (i = 0; i < NR_VSPACE_SNAPS; i++)
-		kvfree(vm->snap[i].buf);
+		vspace_snaps_drop(&vm->snap[i]);
 	list_for_each_entry_safe(t, tmp, &vm->threads, node)
 		vspace_thread_free(t);
 	xa_destroy(&vm->tids);
@@ -625,8 +626,12 @@ static void vspace_vms_find_kthreads(void)
 static int vspace_fd_is_kvm_vm(const void *unused, struct file *file,
 			       unsigned int fd)
 {
-	/* KVM names its VM file "kvm-vm" (anon_inode_getfile()). */
-	return !strcmp(file_dentry(file)->d_name.name, "kvm-vm");
+	/*
+	 * KVM's VM file is an anonymous inode named "kvm-vm"
+	 * (anon_inode_getfile()); any user can open a file of that name.
+	 */
+	return file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	       !strcmp(file_dentry(file)->d_name.name, "kvm-vm");
 }
 
 /* Whether @task holds a KVM VM file descriptor. */

@@ -155,6 +155,7 @@ struct vspace_sample {
 struct vspace_origin {
 	u64 css;
 	const void *user;
+	u32 user_hash;
 };
 
 /* Why a managed thread is not on its group's CPUs (vms/<pid>/threads). */
@@ -233,7 +234,9 @@ struct vspace_thread {
  * A file longer than a page is read a page per read(): its text is made
  * once, at offset 0, for the open file that reads it, and served from
  * here until that file reaches its end, so a reader never gets pages of
- * two different moments. Under vspace_lock.
+ * two different moments. A few open files may read at once, each with its
+ * own text; the least recently read gives its place to another. Under
+ * vspace_lock.
  */
 enum vspace_snap_id {
 	VSPACE_SNAP_THREADS,
@@ -241,10 +244,18 @@ enum vspace_snap_id {
 	NR_VSPACE_SNAPS
 };
 
+#define VSPACE_SNAP_READERS	8
+
 struct vspace_snap {
 	const struct file *file;
 	char *buf;
 	size_t len;
+	unsigned long read_at;
+};
+
+struct vspace_snaps {
+	struct vspace_snap slot[VSPACE_SNAP_READERS];
+	unsigned long reads;
 };
 
 /**
@@ -306,7 +317,7 @@ struct vspace_vm {
 	bool placed_confined;
 	bool placed;
 	bool dead;
-	struct vspace_snap snap[NR_VSPACE_SNAPS];
+	struct vspace_snaps snap[NR_VSPACE_SNAPS];
 };
 
 /* The same numbering as policy.h's, so the two index the same arrays. */
@@ -394,6 +405,11 @@ struct vspace_text {
 
 __printf(2, 3) void vspace_text_printf(struct vspace_text *t,
 				       const char *fmt, ...);
+ssize_t vspace_snaps_read(struct vspace_snaps *ss, const struct file *file,
+			  char *buf, loff_t off, size_t count,
+			  int (*take)(struct vspace_snap *s, void *arg),
+			  void *arg);
+void vspace_snaps_drop(struct vspace_snaps *ss);
 ssize_t vspace_text_read(struct vspace_vm *vm, enum vspace_snap_id id,
 			 const struct file *file, char *buf, loff_t off,
 			 size_t count);
@@ -460,6 +476,7 @@ u64 vspace_hist_percentile(const u32 *hist, u64 n, unsigned int pct);
 int vspace_stats_init(void);
 void vspace_stats_uninit(void);
 void vspace_stats_update(void);
+u64 vspace_stats_running_ns(void);
 void vspace_stats_work(const struct vspace_work_ns *ns, int cpu);
 void vspace_thread_stat_start(struct vspace_thread *t);
 void vspace_thread_stat_stop(struct vspace_vm *vm, struct vspace_thread *t);
@@ -474,6 +491,7 @@ ssize_t vspace_stats_show(char *buf);
 void vspace_alloc_init(void);
 void vspace_alloc_uninit(void);
 void vspace_alloc_fit(void);
+void vspace_alloc_between(void);
 void vspace_alloc_step(void);
 ssize_t vspace_decisions_read(const struct file *file, char *buf, loff_t off,
 			      size_t count);

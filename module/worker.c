@@ -29,17 +29,36 @@ static struct workqueue_struct *vspace_wq;
 static int vspace_cpuhp_state;
 
 /*
- * Queue the work an interval from now, or (@kick) run it at once even if
- * it is queued for later; vspace_lock held. Requeueing itself, the work
+ * Queue the work @delay_ms from now, or (@kick) run it at once even if it
+ * is queued for later; vspace_lock held. Requeueing itself, the work
  * must not push back a kick that came while it ran: no @kick.
  */
-static void vspace_work_queue(bool kick)
+static void vspace_work_queue(bool kick, unsigned long delay_ms)
 {
 	if (kick)
 		mod_delayed_work(vspace_wq, &vspace_work, 0);
 	else
 		queue_delayed_work(vspace_wq, &vspace_work,
-				   msecs_to_jiffies(vspace_config.interval_ms));
+				   msecs_to_jiffies(delay_ms));
+}
+
+/*
+ * Whether this period ends the interval; if not, *@left_ms is what is
+ * left of it. A kick makes a period early: it acts on what changed, but
+ * the policy decides on whole intervals (a wait counted when it ends
+ * would read as many CPUs over a few microseconds, and the policy's holds
+ * count intervals), so an interval half run or less goes on to its end.
+ */
+static bool vspace_interval_done(unsigned long *left_ms)
+{
+	u64 len = (u64)vspace_config.interval_ms * NSEC_PER_MSEC;
+	u64 ran = vspace_stats_running_ns();
+
+	*left_ms = vspace_config.interval_ms;
+	if (ran >= len / 2)
+		return true;
+	*left_ms = div_u64(len - ran + NSEC_PER_MSEC - 1, NSEC_PER_MSEC);
+	return false;
 }
 
 /* Stage @s of a period ends: it began at *@at; the next begins now. */
@@ -54,13 +73,16 @@ static void vspace_stage_done(struct vspace_work_ns *ns, enum vspace_stage s,
 
 /*
  * One period, in one section under vspace_lock (vspace_vms_lock around it,
- * as VMs come and go): find, collect, decide, act. Only the directories of
- * VMs that exited go after it: their readers take vspace_lock.
+ * as VMs come and go): find, collect, decide, act; collect and decide
+ * only at the end of an interval. Only the directories of VMs that exited
+ * go after it: their readers take vspace_lock.
  */
 static void vspace_period(void)
 {
 	struct vspace_work_ns ns;
+	unsigned long left_ms;
 	u64 start, at;
+	bool done;
 	LIST_HEAD(gone);
 
 	mutex_lock(&vspace_vms_lock);
@@ -68,6 +90,7 @@ static void vspace_period(void)
 	start = ktime_get_ns();
 	at = start;
 	vspace_cpus_down_turn();
+	done = vspace_interval_done(&left_ms);
 
 	/* Find: new VMs (auto_discover), every VM's threads, exited VMs. */
 	vspace_vms_discover();
@@ -75,13 +98,18 @@ static void vspace_period(void)
 	vspace_stage_done(&ns, VSPACE_STAGE_FIND, &at);
 
 	/* Collect: the interval's figures from the probes. */
-	vspace_collect_tune();
-	vspace_stats_update();
+	if (done) {
+		vspace_collect_tune();
+		vspace_stats_update();
+	}
 	vspace_stage_done(&ns, VSPACE_STAGE_COLLECT, &at);
 
 	/* Decide: on the CPUs online, not one a hotplug takes down meanwhile. */
 	cpus_read_lock();
-	vspace_alloc_step();
+	if (done)
+		vspace_alloc_step();
+	else
+		vspace_alloc_between();
 	cpus_read_unlock();
 	vspace_stage_done(&ns, VSPACE_STAGE_DECIDE, &at);
 
@@ -92,7 +120,7 @@ static void vspace_period(void)
 	ns.stage[VSPACE_STAGE_ALL] = at - start;
 	vspace_stats_work(&ns, raw_smp_processor_id());
 	if (!vspace_stopping)
-		vspace_work_queue(false);
+		vspace_work_queue(false, left_ms);
 	mutex_unlock(&vspace_lock);
 
 	vspace_vms_reap(&gone);
@@ -109,7 +137,7 @@ void vspace_worker_kick(void)
 {
 	lockdep_assert_held(&vspace_lock);
 	if (!vspace_stopping)
-		vspace_work_queue(true);
+		vspace_work_queue(true, 0);
 }
 
 /* Not vspace_worker_kick(): no vspace_lock under the hotplug lock. */

@@ -1104,6 +1104,53 @@ TEST_F(host, cpuset_change_is_followed)
 }
 
 /*
+ * As libvirt runs QEMU, every thread has a user mask (it sets QEMU's
+ * affinity at start, which 6.2+ keeps as the thread's user_cpus_ptr).
+ * The scope's cpuset is then narrowed to exactly vm_cpus: the kernel
+ * rewrites the vCPUs' masks to what vspace had (no change to see) and
+ * moves the vhost worker. vspace must take the vCPUs' allowed mask in as
+ * the cpuset's, and give nothing outside it back on release.
+ */
+TEST_F(host, cpuset_narrowed_under_user_masks)
+{
+	cpu_set_t online, eff, cur, both;
+	struct groups g;
+	int i;
+
+	NEED_VHOST();
+	ASSERT_EQ(0, online_cpus(&online));
+	if (CPU_COUNT(&online) < 2)
+		SKIP(return, "needs 2 CPUs");
+	ASSERT_EQ(0, vs_write("io_cpus_min", "1"));
+	MAKE_SCOPE("usermask", &online);
+	START_VM("-w 1 -c 2");
+	for (i = 0; i < self->nth; i++)
+		ASSERT_EQ(0, sched_setaffinity(self->th[i].tid, sizeof(online),
+					       &online));
+	add_vm(_metadata, self);
+	wait_all(_metadata, self, WAIT_MS);
+	ASSERT_EQ(0, read_groups(&g));
+	ASSERT_EQ(0, scope_write_cpus(self, &g.vm));
+	ASSERT_EQ(0, scope_effective(self, &eff));
+	ASSERT_TRUE(CPU_EQUAL(&eff, &g.vm));
+	for (i = 0; i < self->nth; i++)
+		self->th[i].allowed = eff;
+	wait_all(_metadata, self, WAIT_MS);
+	remove_vm(_metadata, self);
+	expect_released(_metadata, self);
+	for (i = 0; i < self->nth; i++) {
+		if (cpus_of(self->th[i].tid, &cur))
+			continue;
+		CPU_OR(&both, &cur, &eff);
+		EXPECT_TRUE(CPU_EQUAL(&both, &eff)) {
+			TH_LOG("tid %d (%s) is on %s after release, outside its cpuset %s",
+			       self->th[i].tid, kind_names[self->th[i].kind],
+			       CL(&cur), CL(&eff));
+		}
+	}
+}
+
+/*
  * An operator pins bound threads with sched_setaffinity() (taskset,
  * libvirt vcpupin): one vCPU to a CPU outside vm_cpus, another to every
  * online CPU. vspace keeps their choice (the first stays put, unplaced;
@@ -1620,6 +1667,111 @@ TEST_F_TIMEOUT(host, thread_files_not_cut, 60)
 	expect_released(_metadata, self);
 }
 
+static int countlines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Read @fd from @off to its end, a page per read(); the length, or -1. */
+static ssize_t read_rest(int fd, char *buf, size_t len, off_t off)
+{
+	ssize_t r = 0;
+
+	while ((size_t)off < len &&
+	       (r = pread(fd, buf + off, len - off < 4096 ? len - off : 4096,
+			  off)) > 0)
+		off += r;
+	return r < 0 ? -1 : off;
+}
+
+/* Whether line-leading tid @tid is in @text (a threads file). */
+static bool lists_tid(const char *text, pid_t tid)
+{
+	const char *p;
+
+	for (p = text; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
+		if (atoi(p) == tid)
+			return true;
+	return false;
+}
+
+/*
+ * Two readers of vms/<pid>/threads at once, a page each in turn, while a
+ * thread is added: each gets the whole text of the moment it started,
+ * not the end of another's: every thread the VM had then, once, and not
+ * the new worker, which a reader that starts after it does see.
+ */
+TEST_F_TIMEOUT(host, thread_file_readers_apart, 60)
+{
+	int cmd = -1, reply = -1, creator, fd[2], i, j;
+	char *buf[3], path[128];
+	long long deadline;
+	const char *p;
+	pid_t worker = 0;
+	ssize_t len;
+	char c = 's';
+
+	NEED_VHOST();
+	self->fakes[0] = fake_vm(BIG_VM_VCPUS, &cmd, &reply);
+	ASSERT_NE(0, self->fakes[0]);
+	self->nfakes = 1;
+	self->vm = self->fakes[0];
+	self->nth = snapshot(self->vm, self->th, MAX_TH);
+	add_vm(_metadata, self);
+	wait_all(_metadata, self, 3 * WAIT_MS);
+	for (i = 0; i < 3; i++) {
+		buf[i] = calloc(1, BIG);
+		ASSERT_NE(NULL, buf[i]);
+	}
+	snprintf(path, sizeof(path), VSPACE_SYSFS_DIR "/vms/%d/threads",
+		 self->vm);
+	for (i = 0; i < 2; i++) {
+		fd[i] = open(path, O_RDONLY);
+		ASSERT_LE(0, fd[i]);
+		ASSERT_EQ(4096, pread(fd[i], buf[i], 4096, 0));
+	}
+	/* A new vhost worker, listed once vspace has seen it. */
+	ASSERT_EQ(1, write(cmd, &c, 1));
+	ASSERT_EQ((ssize_t)sizeof(creator), read(reply, &creator, sizeof(creator)));
+	ASSERT_LT(0, creator);
+	deadline = now_ms() + WAIT_MS;
+	do {
+		usleep(50000);
+		ASSERT_LT(0, read_vm_file(self->vm, "threads", buf[2], BIG));
+	} while (countlines(buf[2]) <= self->nth && now_ms() < deadline);
+	ASSERT_LT(self->nth, countlines(buf[2]))
+		TH_LOG("the new worker is not listed within %d ms", WAIT_MS);
+	for (p = buf[2]; *p && !worker; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
+		for (i = 0; i < self->nth && self->th[i].tid != atoi(p); i++)
+			;
+		if (i == self->nth)
+			worker = atoi(p);
+	}
+	ASSERT_LT(0, worker);
+	for (i = 0; i < 2; i++) {
+		len = read_rest(fd[i], buf[i], BIG - 1, 4096);
+		close(fd[i]);
+		ASSERT_LT(4096, len);
+		EXPECT_EQ(self->nth, countlines(buf[i]))
+			TH_LOG("reader %d: %d lines, the VM had %d threads when it began",
+			       i, countlines(buf[i]), self->nth);
+		for (j = 0; j < self->nth; j++)
+			EXPECT_TRUE(lists_tid(buf[i], self->th[j].tid))
+				TH_LOG("reader %d: tid %d missing", i,
+				       self->th[j].tid);
+		EXPECT_FALSE(lists_tid(buf[i], worker))
+			TH_LOG("reader %d got the later worker %d", i, worker);
+	}
+	for (i = 0; i < 3; i++)
+		free(buf[i]);
+	close(cmd);
+	close(reply);
+}
+
 /*
  * vms/add and vms/remove from inside a child pid namespace take the pid
  * as the writer sees it; the directory is named by the global pid.
@@ -1750,17 +1902,30 @@ TEST_F(host, add_in_pid_namespace)
 
 /*
  * auto_discover finds a real KVM VM started after many processes that have
- * "CPU n/KVM" threads but no KVM VM; those are never managed.
+ * "CPU n/KVM" threads but no KVM VM; those are never managed. Any user
+ * can make such a process, and give it an open file named "kvm-vm" as
+ * KVM's VM file is: half of them have one.
  */
 TEST_F(host, discover_past_non_vms)
 {
+	char dir[] = "/tmp/vs-kvm-XXXXXX", path[64];
 	long long deadline;
-	int i;
+	int i, fd;
 
 	NEED_VHOST();
 	if (access("/dev/kvm", R_OK | W_OK))
 		SKIP(return, "no /dev/kvm");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/kvm-vm", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
 	for (i = 0; i < NON_VMS; i++) {
+		/* The fakes are forks: the first half keep the file open. */
+		if (i == NON_VMS / 2) {
+			close(fd);
+			unlink(path);
+			rmdir(dir);
+		}
 		self->fakes[i] = fake_vm(1, NULL, NULL);
 		ASSERT_NE(0, self->fakes[i]);
 		self->nfakes++;
