@@ -971,6 +971,26 @@ static void remove_vm(struct __test_metadata *_metadata,
 	EXPECT_FALSE(vm_dir_exists(self->vm));
 }
 
+/* Every recorded thread that still exists runs within @eff; @when: "" or a note. */
+static void expect_inside(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(host) *self, const cpu_set_t *eff,
+			  const char *when)
+{
+	cpu_set_t cur, both;
+	int i;
+
+	for (i = 0; i < self->nth; i++) {
+		if (cpus_of(self->th[i].tid, &cur))
+			continue;
+		CPU_OR(&both, &cur, eff);
+		EXPECT_TRUE(CPU_EQUAL(&both, eff)) {
+			TH_LOG("tid %d (%s) is on %s%s, outside its cpuset %s",
+			       self->th[i].tid, kind_names[self->th[i].kind],
+			       CL(&cur), when, CL(eff));
+		}
+	}
+}
+
 /*
  * A VM in a cpuset that holds only the highest online CPU: a vCPU whose
  * cpuset misses vm_cpus stays where its cpuset puts it and is reported
@@ -979,7 +999,7 @@ static void remove_vm(struct __test_metadata *_metadata,
  */
 TEST_F(host, cpuset_bounds_binding)
 {
-	cpu_set_t online, set, eff, cur;
+	cpu_set_t online, set, eff;
 	int i;
 
 	NEED_VHOST();
@@ -1000,15 +1020,7 @@ TEST_F(host, cpuset_bounds_binding)
 	}
 	add_vm(_metadata, self);
 	wait_all(_metadata, self, WAIT_MS);
-	for (i = 0; i < self->nth; i++) {
-		ASSERT_EQ(0, cpus_of(self->th[i].tid, &cur));
-		CPU_OR(&set, &cur, &eff);
-		EXPECT_TRUE(CPU_EQUAL(&set, &eff)) {
-			TH_LOG("tid %d (%s) is on %s, outside its cpuset %s",
-			       self->th[i].tid, kind_names[self->th[i].kind],
-			       CL(&cur), CL(&eff));
-		}
-	}
+	expect_inside(_metadata, self, &eff, "");
 	remove_vm(_metadata, self);
 	expect_released(_metadata, self);
 }
@@ -1092,15 +1104,7 @@ TEST_F(host, cpuset_change_is_followed)
 	wait_all(_metadata, self, WAIT_MS);
 	remove_vm(_metadata, self);
 	expect_released(_metadata, self);
-	for (i = 0; i < self->nth; i++) {
-		ASSERT_EQ(0, cpus_of(self->th[i].tid, &cur));
-		CPU_OR(&set, &cur, &eff);
-		EXPECT_TRUE(CPU_EQUAL(&set, &eff)) {
-			TH_LOG("tid %d (%s) is on %s after release, outside its cpuset %s",
-			       self->th[i].tid, kind_names[self->th[i].kind],
-			       CL(&cur), CL(&eff));
-		}
-	}
+	expect_inside(_metadata, self, &eff, " after release");
 }
 
 /*
@@ -1113,7 +1117,7 @@ TEST_F(host, cpuset_change_is_followed)
  */
 TEST_F(host, cpuset_narrowed_under_user_masks)
 {
-	cpu_set_t online, eff, cur, both;
+	cpu_set_t online, eff;
 	struct groups g;
 	int i;
 
@@ -1138,16 +1142,7 @@ TEST_F(host, cpuset_narrowed_under_user_masks)
 	wait_all(_metadata, self, WAIT_MS);
 	remove_vm(_metadata, self);
 	expect_released(_metadata, self);
-	for (i = 0; i < self->nth; i++) {
-		if (cpus_of(self->th[i].tid, &cur))
-			continue;
-		CPU_OR(&both, &cur, &eff);
-		EXPECT_TRUE(CPU_EQUAL(&both, &eff)) {
-			TH_LOG("tid %d (%s) is on %s after release, outside its cpuset %s",
-			       self->th[i].tid, kind_names[self->th[i].kind],
-			       CL(&cur), CL(&eff));
-		}
-	}
+	expect_inside(_metadata, self, &eff, " after release");
 }
 
 /*
