@@ -602,7 +602,7 @@ TEST_F_TIMEOUT(stats, vlan_frames_match_tap, 120)
 	START_VM("-w 0 -c 1 -S 0 -i vsvlan");
 	ASSERT_EQ(0, vs_write("enabled", "1"));
 	ASSERT_EQ(0, vm_op("vms/add", self->qemu));
-	if (system("ip link add link vsvlan name vsvlan.5 type vlan id 5 2>/dev/null && ip link set vsvlan.5 up"))
+	if (system("modprobe -q 8021q; ip link add link vsvlan name vsvlan.5 type vlan id 5 && ip link set vsvlan.5 up"))
 		SKIP(return, "no VLAN devices here (8021q)");
 	ifindex = if_nametoindex("vsvlan.5");
 	ASSERT_LT(0, ifindex);
